@@ -1,0 +1,587 @@
+"""The CNN image classifier: a scikeras ``KerasClassifier`` that scikit-learn
+recognises as a classifier and that trains on images."""
+
+from numbers import Integral, Real
+
+import keras
+import numpy as np
+from scikeras.wrappers import BaseWrapper, KerasClassifier
+from sklearn.base import BaseEstimator
+from sklearn.model_selection import train_test_split
+from sklearn.utils import Tags, check_random_state, compute_sample_weight
+from sklearn.utils._tags import ClassifierTags
+from sklearn.utils.validation import check_is_fitted
+
+from ._validation import as_float_images, check_images
+from .models import build_cnn
+
+__all__ = ["CNNClassifier"]
+
+_ACTIVATIONS = {"relu", "elu", "selu", "gelu", "silu", "swish", "leaky_relu", "tanh"}
+_OPTIMIZERS = {"adam", "adamw", "sgd", "rmsprop", "nadam", "adagrad", "adamax"}
+
+
+class CNNClassifier(KerasClassifier):
+    """Convolutional neural network classifier for images, scikit-learn style.
+
+    A :class:`scikeras.wrappers.KerasClassifier` that scikit-learn treats as a
+    classifier (``is_classifier`` is true, stratified CV, calibration, voting
+    and stacking work), takes images ``(n, H, W)`` or ``(n, H, W, C)``, and
+    exposes the network architecture and training choices as hyperparameters
+    that ``GridSearchCV`` can search.
+
+    Parameters
+    ----------
+    model : callable or keras.Model, optional
+        A model-building function or model, as in scikeras. Default (``None``):
+        :func:`skbcnn.models.build_cnn` with the architecture parameters below,
+        which are then ignored for a user model.
+    conv_filters : sequence of int, default=(32, 64, 128)
+        Filters of each convolution block; its length is the number of blocks.
+    convs_per_block : int, default=1
+        Convolution layers per block.
+    kernel_size : int, default=3
+        Side of the square convolution kernels.
+    pooling : {"max", "avg"}, default="max"
+        Pooling after each block.
+    batch_norm : bool, default=True
+        Batch normalisation after each convolution.
+    conv_dropout : float, default=0.0
+        Spatial dropout after each block.
+    global_pooling : bool, default=True
+        Global average pooling (``False``: flatten) before the dense layers.
+    dense_units : sequence of int, default=(128,)
+        Units of the fully connected layers.
+    dropout : float, default=0.3
+        Dropout rate before the fully connected layers and the output.
+    activation : str, default="relu"
+        Hidden-layer activation.
+    optimizer : str or keras optimizer, default="adam"
+        Optimizer; ``optimizer__<name>`` routes extra arguments to it.
+    learning_rate : float, default=1e-3
+        Learning rate of the optimizer (``optimizer__learning_rate`` wins).
+    loss : str, optional
+        Keras loss. Default: binary cross-entropy with one sigmoid output for
+        two classes, sparse categorical cross-entropy with softmax otherwise.
+    metrics : list, optional
+        Keras metrics reported in ``history_``; default ``["accuracy"]``.
+    batch_size : int, default=32
+        Mini-batch size for training and prediction.
+    epochs : int, default=30
+        Maximum number of training epochs.
+    validation_split : float, default=0.1
+        Fraction of the training images held out, **stratified and shuffled**
+        (unlike Keras, which takes the last, unshuffled rows), to monitor
+        ``val_loss``. ``0`` disables it.
+    early_stopping : bool, default=True
+        Stop when ``val_loss`` has not improved for ``patience`` epochs and
+        restore the best weights. Needs ``validation_split > 0``.
+    patience : int, default=8
+        Epochs without improvement before early stopping.
+    class_weight : dict, "balanced" or None, default=None
+        Class weights, as in scikit-learn; ``"balanced"`` weights classes
+        inversely to their frequency (for imbalanced sets such as BUSI).
+    warm_start : bool, default=False
+        Continue training the existing network on the next ``fit``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling, the validation split and
+        augmentation. With an int on CPU, two fits give identical
+        predictions. Seeding goes through ``keras.utils.set_random_seed``,
+        which also seeds Python's, NumPy's and TensorFlow's global generators.
+    verbose : int, default=0
+        0 silent, 1 a progress bar per epoch, 2 one line per epoch.
+    callbacks : list of keras.callbacks.Callback, optional
+        Extra Keras callbacks (``callbacks__<name>`` routing as in scikeras).
+    **kwargs
+        scikeras-routed parameters only: ``model__``, ``fit__``,
+        ``compile__``, ``predict__``, ``optimizer__``, ``loss__``,
+        ``metrics__``, ``callbacks__`` prefixes. Any other name is a
+        ``TypeError`` (a misspelt parameter must not pass silently).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_classes_ : int
+        Number of classes.
+    model_ : keras.Model
+        The trained network.
+    history_ : dict of list
+        Per-epoch ``loss``, metrics and ``val_`` counterparts.
+    image_shape_ : tuple of int
+        ``(H, W, C)`` of the training images.
+    n_features_in_ : int
+        Pixels times channels of one image.
+
+    Notes
+    -----
+    Placed after :class:`skbcnn.augmentation.ImageAugmenter` in a Pipeline,
+    the classifier draws fresh random augmentations of the training images
+    every epoch (none on the validation split, none at prediction time).
+
+    Examples
+    --------
+    >>> from skbcnn import CNNClassifier
+    >>> from skbcnn.datasets import make_synthetic_ultrasound
+    >>> X, y = make_synthetic_ultrasound(60, image_size=32, random_state=0,
+    ...                                  return_X_y=True)
+    >>> clf = CNNClassifier(conv_filters=(4, 8), dense_units=(8,), epochs=2,
+    ...                     random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 3)
+    """
+
+    def __init__(
+        self,
+        model=None,
+        *,
+        conv_filters=(32, 64, 128),
+        convs_per_block=1,
+        kernel_size=3,
+        pooling="max",
+        batch_norm=True,
+        conv_dropout=0.0,
+        global_pooling=True,
+        dense_units=(128,),
+        dropout=0.3,
+        activation="relu",
+        optimizer="adam",
+        learning_rate=1e-3,
+        loss=None,
+        metrics=None,
+        batch_size=32,
+        epochs=30,
+        validation_split=0.1,
+        early_stopping=True,
+        patience=8,
+        class_weight=None,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+        **kwargs,
+    ):
+        unknown = sorted(
+            k for k in kwargs if k.split("__", 1)[0] not in self._routing_prefixes or "__" not in k
+        )
+        if unknown:
+            raise TypeError(
+                f"CNNClassifier got unexpected keyword argument(s) {unknown}. "
+                "Extra keywords must be scikeras-routed (prefixes: "
+                f"{', '.join(sorted(p + '__' for p in self._routing_prefixes))})."
+            )
+        super().__init__(
+            model=model,
+            optimizer=optimizer,
+            loss=loss,
+            metrics=metrics,
+            batch_size=batch_size,
+            epochs=epochs,
+            validation_split=validation_split,
+            class_weight=class_weight,
+            warm_start=warm_start,
+            random_state=random_state,
+            verbose=verbose,
+            callbacks=callbacks,
+            **kwargs,
+        )
+        self.conv_filters = conv_filters
+        self.convs_per_block = convs_per_block
+        self.kernel_size = kernel_size
+        self.pooling = pooling
+        self.batch_norm = batch_norm
+        self.conv_dropout = conv_dropout
+        self.global_pooling = global_pooling
+        self.dense_units = dense_units
+        self.dropout = dropout
+        self.activation = activation
+        self.learning_rate = learning_rate
+        self.early_stopping = early_stopping
+        self.patience = patience
+        # scikeras keeps these constructor arguments; we fix them: data order
+        # is handled by our own shuffled, stratified split and batches.
+        del self.build_fn, self.validation_batch_size, self.shuffle, self.run_eagerly
+
+    # scikeras reads these in a few places; constants, not parameters.
+    build_fn = None
+    validation_batch_size = None
+    shuffle = True
+    run_eagerly = False
+
+    # ------------------------------------------------------------------ tags
+    _estimator_type = "classifier"  # for code that predates sklearn tags
+
+    def __sklearn_tags__(self):
+        # scikeras lists ClassifierMixin after BaseEstimator, so the mixin's
+        # tags never apply: state them here (see docs/user_guide/classifier.md).
+        tags = Tags(
+            estimator_type="classifier",
+            target_tags=BaseEstimator.__sklearn_tags__(self).target_tags,
+            transformer_tags=None,
+            regressor_tags=None,
+            classifier_tags=ClassifierTags(),
+        )
+        tags.target_tags.required = True
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+    __repr__ = BaseEstimator.__repr__
+
+    # -------------------------------------------------------- validation
+    def _check_params(self):
+        def positive_int(name, value):
+            if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+                raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+
+        def int_sequence(name, value):
+            if isinstance(value, Integral):
+                value = (value,)
+            try:
+                values = tuple(value)
+            except TypeError:
+                raise ValueError(f"{name} must be a sequence of positive integers; got {value!r}.") from None
+            for v in values:
+                positive_int(name, v)
+            return values
+
+        def rate(name, value):
+            if isinstance(value, bool) or not isinstance(value, Real) or not 0 <= value < 1:
+                raise ValueError(f"{name} must be in [0, 1); got {value!r}.")
+
+        if not int_sequence("conv_filters", self.conv_filters):
+            raise ValueError("conv_filters must name at least one convolution block.")
+        int_sequence("dense_units", self.dense_units)
+        for name in ("convs_per_block", "kernel_size", "batch_size", "epochs", "patience"):
+            positive_int(name, getattr(self, name))
+        for name in ("dropout", "conv_dropout", "validation_split"):
+            rate(name, getattr(self, name))
+        if self.pooling not in ("max", "avg"):
+            raise ValueError(f"pooling must be 'max' or 'avg'; got {self.pooling!r}.")
+        if isinstance(self.activation, str) and self.activation not in _ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}; got {self.activation!r}.")
+        if isinstance(self.optimizer, str) and self.optimizer.lower() not in _OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {sorted(_OPTIMIZERS)} or a Keras optimizer; got {self.optimizer!r}.")
+        if isinstance(self.learning_rate, bool) or not isinstance(self.learning_rate, Real) or not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be a positive number; got {self.learning_rate!r}.")
+        if not (self.class_weight is None or self.class_weight == "balanced" or isinstance(self.class_weight, dict)):
+            raise ValueError(f"class_weight must be None, 'balanced' or a dict; got {self.class_weight!r}.")
+
+    def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
+        # Our checks first: image-shaped messages, NaN, and (n, H, W) taken
+        # as one channel so that 3-D and 4-D grey input are interchangeable.
+        if X is not None:
+            X = check_images(X)
+            if X.ndim == 3:
+                X = X[..., np.newaxis]
+            if y is not None and len(X) != len(y):
+                raise ValueError(f"X has {len(X)} images but y has {len(y)} labels.")
+            if not reset:
+                expected = self.image_shape_
+                if X.shape[1:] != expected:
+                    raise ValueError(
+                        f"CNNClassifier was fitted on images of shape {expected} "
+                        f"but got images of shape {X.shape[1:]}."
+                    )
+        X, y = super()._validate_data(X, y, reset=reset, y_numeric=y_numeric)
+        if X is not None and reset:
+            self.image_shape_ = tuple(X.shape[1:])
+            self.n_features_in_ = int(np.prod(self.image_shape_))
+        return X, y
+
+    @property
+    def feature_encoder(self):
+        from sklearn.preprocessing import FunctionTransformer
+
+        # uint8 images are scaled to [0, 1]; float images are used as given.
+        return FunctionTransformer(as_float_images)
+
+    # ------------------------------------------------------------ model
+    def _check_model_param(self):
+        # scikeras forbids a user ``model`` when the class defines
+        # ``_keras_build_fn``; pick our default builder only when none is given.
+        if self.model is None:
+            return self._build_default_model
+        return super()._check_model_param()
+
+    def _build_default_model(self, compile_kwargs, meta):
+        n_classes = meta["n_classes_"]
+        loss = compile_kwargs.get("loss")
+        if loss is None:
+            loss = "binary_crossentropy" if n_classes == 2 else "sparse_categorical_crossentropy"
+        sigmoid_output = loss in ("binary_crossentropy", keras.losses.binary_crossentropy) or (
+            isinstance(loss, keras.losses.BinaryCrossentropy)
+        )
+        model = build_cnn(
+            meta["X_shape_"][1:],
+            n_classes,
+            conv_filters=_int_tuple(self.conv_filters),
+            convs_per_block=self.convs_per_block,
+            kernel_size=self.kernel_size,
+            pooling=self.pooling,
+            batch_norm=self.batch_norm,
+            conv_dropout=self.conv_dropout,
+            global_pooling=self.global_pooling,
+            dense_units=_int_tuple(self.dense_units),
+            dropout=self.dropout,
+            activation=self.activation,
+            sigmoid_output=sigmoid_output,
+        )
+        optimizer = compile_kwargs["optimizer"]
+        if "optimizer__learning_rate" not in self.get_params():
+            optimizer.learning_rate = self.learning_rate
+        model.compile(
+            optimizer=optimizer,
+            loss=loss,
+            metrics=compile_kwargs.get("metrics") or ["accuracy"],
+        )
+        return model
+
+    def _initialize(self, X, y=None):
+        # Replaces scikeras' seeding, which collapses a RandomState to seed 0
+        # and goes through private TensorFlow modules.
+        self._seed = _seed_from(self.random_state)
+        if self._seed is not None:
+            keras.utils.set_random_seed(self._seed)
+        self._random_state = None
+        X, y = self._validate_data(X, y, reset=True)
+        self.target_encoder_ = self.target_encoder.fit(y)
+        vars(self).update(**getattr(self.target_encoder_, "get_metadata", dict)())
+        self.feature_encoder_ = self.feature_encoder.fit(X)
+        # Release graphs and layer-name counters of earlier models: a grid
+        # search fits hundreds, and scikeras never clears them.
+        keras.backend.clear_session()
+        self.model_ = self._build_keras_model()
+        self._initialize_callbacks()
+        return X, y
+
+    # ------------------------------------------------------------- fit
+    def fit(self, X, y, sample_weight=None, **kwargs):
+        """Train the network on images ``X`` with labels ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H, W) or (n_samples, H, W, C)
+            Training images, uint8 (scaled to [0, 1]) or float.
+        y : array-like of shape (n_samples,)
+            Class labels (ints or strings), at least two classes.
+        sample_weight : array-like of shape (n_samples,), optional
+            Per-image weights, multiplied with ``class_weight``.
+        **kwargs
+            Extra arguments for ``keras.Model.fit`` (prefer ``fit__``).
+
+        Returns
+        -------
+        self : CNNClassifier
+            The fitted classifier.
+        """
+        self._check_params()
+        augmenter = getattr(X, "augmenter", None)
+        if augmenter is not None:
+            # ImageAugmenter.fit_transform hands over the original images;
+            # we redraw augmentations from them every epoch.
+            X = X.source
+        X = check_images(X)
+        y = np.asarray(y)
+        if y.ndim != 1:
+            y = y.ravel() if y.ndim == 2 and y.shape[1] == 1 else y
+        if len(X) != len(y):
+            raise ValueError(f"X has {len(X)} images but y has {len(y)} labels.")
+        classes = np.unique(y)
+        if len(classes) < 2:
+            raise ValueError(
+                f"CNNClassifier needs at least two classes in y; got only {classes.tolist()}."
+            )
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight, dtype=np.float64)
+            if sample_weight.shape != (len(y),):
+                raise ValueError(f"sample_weight must have shape ({len(y)},); got {sample_weight.shape}.")
+        if self.class_weight is not None:
+            weights = compute_sample_weight(self.class_weight, y)
+            sample_weight = weights if sample_weight is None else sample_weight * weights
+
+        # Keep the previous fit (or none) if training fails half-way.
+        previous = dict(vars(self))
+        previous_weights = self.model_.get_weights() if self.warm_start and self.initialized_ else None
+        if self.warm_start and self.initialized_:
+            # continue the epoch count (and history_) where the last fit ended
+            kwargs.setdefault("initial_epoch", self.current_epoch)
+        self._augmenter = augmenter
+        try:
+            self.classes_ = None
+            BaseWrapper.fit(self, X, y, sample_weight=sample_weight, **kwargs)
+            self._check_finite_history()
+        except BaseException:  # KeyboardInterrupt too: never leave it half-fitted
+            vars(self).clear()
+            vars(self).update(previous)
+            if previous_weights is not None:
+                self.model_.set_weights(previous_weights)
+            raise
+        finally:
+            self._augmenter = None
+        return self
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None, **kwargs):
+        """Not supported: use ``warm_start=True`` and ``fit``."""
+        raise NotImplementedError("CNNClassifier does not support partial_fit; use warm_start=True.")
+
+    def _check_finite_history(self):
+        losses = np.asarray(self.history_.get("loss", []), dtype=float)
+        if losses.size and not np.isfinite(losses).all():
+            epoch = int(np.argmin(np.isfinite(losses)))
+            raise FloatingPointError(
+                f"Training diverged: the loss became {losses[epoch]} at epoch {epoch + 1}. "
+                "Lower learning_rate, check the input images for extreme values, "
+                "or normalise them (skbcnn.enhancement.IntensityNormalizer)."
+            )
+
+    def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs):
+        params = self.get_params()
+        fit_args = {
+            k[len("fit__"):]: v for k, v in params.items() if k.startswith("fit__") and k != "fit__callbacks"
+        }
+        fit_args.update(kwargs)
+        batch_size = fit_args.pop("batch_size", self.batch_size)
+        fit_args.pop("validation_split", None)
+        fit_args.pop("shuffle", None)
+        callbacks = list(self._fit_callbacks) + [keras.callbacks.TerminateOnNaN()]
+        rng = np.random.default_rng(self._seed)
+
+        validation_data = None
+        if self.validation_split > 0:
+            X, y, sample_weight, validation_data = _stratified_holdout(
+                X, y, sample_weight, self.validation_split, rng
+            )
+        if validation_data is not None and self.early_stopping:
+            callbacks.append(
+                keras.callbacks.EarlyStopping(
+                    monitor="val_loss", patience=self.patience, restore_best_weights=True
+                )
+            )
+
+        if self._augmenter is not None:
+            from .training_data import AugmentedBatches
+
+            train = AugmentedBatches(
+                X, y, sample_weight, batch_size=batch_size, augmenter=self._augmenter,
+                seed=int(rng.integers(2**31 - 1)),
+            )
+            hist = self.model_.fit(
+                train, epochs=initial_epoch + epochs, initial_epoch=initial_epoch,
+                validation_data=validation_data, callbacks=callbacks, verbose=self.verbose,
+                **fit_args,
+            )
+        else:
+            hist = self.model_.fit(
+                X, y, sample_weight=sample_weight, batch_size=batch_size,
+                epochs=initial_epoch + epochs, initial_epoch=initial_epoch,
+                validation_data=validation_data, callbacks=callbacks, verbose=self.verbose,
+                shuffle=True, **fit_args,
+            )
+        if not warm_start or not hasattr(self, "history_") or initial_epoch == 0:
+            self.history_ = {}
+        for key, values in hist.history.items():
+            self.history_.setdefault(key, []).extend(float(v) for v in values)
+
+    # ---------------------------------------------------------- predict
+    def predict_proba(self, X, **kwargs):
+        """Class probabilities, shape ``(n_samples, n_classes)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H, W) or (n_samples, H, W, C)
+            Images of the shape seen in ``fit``.
+        **kwargs
+            Extra arguments for ``keras.Model.predict``.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities, columns in the order of ``classes_``.
+        """
+        check_is_fitted(self, "model_")
+        return super().predict_proba(X, **kwargs)
+
+    def predict(self, X, **kwargs):
+        """Predicted class labels, from ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H, W) or (n_samples, H, W, C)
+            Images of the shape seen in ``fit``.
+        **kwargs
+            Extra arguments for ``keras.Model.predict``.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Predicted labels.
+        """
+        check_is_fitted(self, "model_")
+        return self.classes_[np.argmax(self.predict_proba(X, **kwargs), axis=1)]
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy on images ``X`` with labels ``y``.
+
+        Raises a ``ValueError`` for labels never seen in ``fit``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H, W) or (n_samples, H, W, C)
+            Images.
+        y : array-like of shape (n_samples,)
+            True labels.
+        sample_weight : array-like of shape (n_samples,), optional
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Mean accuracy.
+        """
+        check_is_fitted(self, "model_")
+        unknown = np.setdiff1d(np.unique(np.asarray(y)), self.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"y contains labels not seen in fit: {unknown.tolist()}; "
+                f"known classes are {self.classes_.tolist()}."
+            )
+        from sklearn.metrics import accuracy_score
+
+        return accuracy_score(y, self.predict(X), sample_weight=sample_weight)
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "model_")
+
+
+def _int_tuple(value):
+    """``8`` or ``[8, 16]`` or ``np.array([8])`` -> a tuple of Python ints."""
+    return tuple(int(v) for v in np.atleast_1d(value))
+
+
+def _seed_from(random_state):
+    """An int seed for Keras from an int, RandomState or None."""
+    if random_state is None:
+        return None
+    if isinstance(random_state, Integral):
+        return int(random_state)
+    return int(check_random_state(random_state).randint(2**31 - 1))
+
+
+def _stratified_holdout(X, y, sample_weight, fraction, rng):
+    """Split off a stratified validation set (``None`` when too few images)."""
+    # encoded targets: ordinal (n,) or (n, 1), or one-hot (n, n_classes)
+    labels = y.reshape(len(y), -1)
+    labels = labels[:, 0] if labels.shape[1] == 1 else np.argmax(labels, axis=1)
+    n_classes = len(np.unique(labels))
+    n_val = int(np.ceil(fraction * len(y)))
+    if n_val < n_classes or len(y) - n_val < n_classes or np.bincount(labels.astype(int)).min() < 2:
+        return X, y, sample_weight, None
+    idx_train, idx_val = train_test_split(
+        np.arange(len(y)), test_size=n_val, stratify=labels,
+        random_state=int(rng.integers(2**31 - 1)),
+    )
+    validation = (X[idx_val], y[idx_val])
+    weights = None if sample_weight is None else sample_weight[idx_train]
+    return X[idx_train], y[idx_train], weights, validation

@@ -1,0 +1,133 @@
+"""Metrics of a fitted classifier on labelled images, as a dict and a table."""
+
+import numpy as np
+from sklearn import metrics
+
+__all__ = ["evaluate", "format_report"]
+
+
+def evaluate(estimator, X, y, *, positive_class=None):
+    """Score a fitted classifier (or pipeline) on images ``X`` with labels ``y``.
+
+    Parameters
+    ----------
+    estimator : fitted classifier with ``predict_proba`` and ``classes_``
+        E.g. the pipeline of :func:`skbcnn.make_cnn_pipeline`.
+    X : array-like of shape (n_samples, H, W[, C])
+        Images.
+    y : array-like of shape (n_samples,)
+        True labels.
+    positive_class : label, optional
+        The class whose sensitivity/specificity is reported (the malignant
+        class). Default: ``"malignant"`` when it is a class, else the last.
+
+    Returns
+    -------
+    report : dict
+        ``accuracy``, ``balanced_accuracy``, ``roc_auc`` (binary, or macro
+        one-vs-rest), ``log_loss``, ``brier_score`` (mean over classes of the
+        one-vs-rest Brier score), ``sensitivity`` and ``specificity`` of
+        ``positive_class``, ``per_class`` (precision/recall/F1/support),
+        ``confusion_matrix`` (rows true, columns predicted), ``classes``.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import FunctionTransformer
+    >>> from skbcnn.datasets import make_synthetic_ultrasound
+    >>> X, y = make_synthetic_ultrasound(90, image_size=16, random_state=0,
+    ...                                  return_X_y=True)
+    >>> flat = FunctionTransformer(lambda images: images.reshape(len(images), -1) / 255)
+    >>> model = make_pipeline(flat, LogisticRegression()).fit(X, y)
+    >>> report = evaluate(model, X, y)
+    >>> sorted(report)[:4]
+    ['accuracy', 'balanced_accuracy', 'brier_score', 'classes']
+    """
+    y = np.asarray(y)
+    classes = np.asarray(estimator.classes_)
+    unknown = np.setdiff1d(np.unique(y), classes)
+    if unknown.size:
+        raise ValueError(
+            f"y contains labels the model was not trained on: {unknown.tolist()}; "
+            f"its classes are {classes.tolist()}."
+        )
+    proba = estimator.predict_proba(X)
+    y_pred = classes[np.argmax(proba, axis=1)]
+    if positive_class is None:
+        names = [str(c) for c in classes]
+        positive_class = classes[names.index("malignant")] if "malignant" in names else classes[-1]
+    onehot = (y[:, None] == classes[None, :]).astype(float)
+    present = onehot.sum(axis=0) > 0
+    if len(classes) == 2:
+        roc_auc = metrics.roc_auc_score(onehot[:, 1], proba[:, 1]) if present.all() else float("nan")
+    elif present.all():
+        roc_auc = metrics.roc_auc_score(y, proba, multi_class="ovr", average="macro", labels=classes)
+    else:
+        roc_auc = float("nan")
+    positive = y == positive_class
+    predicted_positive = y_pred == positive_class
+    precision, recall, f1, support = metrics.precision_recall_fscore_support(
+        y, y_pred, labels=classes, zero_division=0
+    )
+    return {
+        "n_samples": int(len(y)),
+        "classes": [c.item() if hasattr(c, "item") else c for c in classes],
+        "accuracy": float(metrics.accuracy_score(y, y_pred)),
+        "balanced_accuracy": float(metrics.balanced_accuracy_score(y, y_pred)),
+        "roc_auc": float(roc_auc),
+        "log_loss": float(metrics.log_loss(y, proba, labels=classes)),
+        "brier_score": float(np.mean(np.sum((proba - onehot) ** 2, axis=0) / len(y))),
+        "positive_class": positive_class.item() if hasattr(positive_class, "item") else positive_class,
+        "sensitivity": _ratio(np.sum(positive & predicted_positive), np.sum(positive)),
+        "specificity": _ratio(np.sum(~positive & ~predicted_positive), np.sum(~positive)),
+        "per_class": {
+            str(c): {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+            for c, p, r, f, s in zip(classes, precision, recall, f1, support)
+        },
+        "confusion_matrix": metrics.confusion_matrix(y, y_pred, labels=classes).tolist(),
+    }
+
+
+def _ratio(numerator, denominator):
+    return float(numerator / denominator) if denominator else float("nan")
+
+
+def format_report(report):
+    """Render :func:`evaluate`'s dict as a plain-text table.
+
+    Parameters
+    ----------
+    report : dict
+        Output of :func:`evaluate`.
+
+    Returns
+    -------
+    text : str
+        Summary metrics, per-class table and confusion matrix.
+    """
+    classes = [str(c) for c in report["classes"]]
+    width = max(12, *(len(c) for c in classes)) + 2
+    lines = [
+        f"images             {report['n_samples']}",
+        f"accuracy           {report['accuracy']:.3f}",
+        f"balanced accuracy  {report['balanced_accuracy']:.3f}",
+        f"ROC AUC            {report['roc_auc']:.3f}" + ("  (macro one-vs-rest)" if len(classes) > 2 else ""),
+        f"log loss           {report['log_loss']:.3f}",
+        f"Brier score        {report['brier_score']:.3f}",
+        f"sensitivity        {report['sensitivity']:.3f}  (class {report['positive_class']})",
+        f"specificity        {report['specificity']:.3f}",
+        "",
+        "class".ljust(width) + "precision  recall     f1  support",
+    ]
+    for name in classes:
+        row = report["per_class"][name]
+        lines.append(
+            name.ljust(width)
+            + f"{row['precision']:9.3f} {row['recall']:7.3f} {row['f1']:6.3f} {row['support']:8d}"
+        )
+    lines += ["", "confusion matrix (rows: true, columns: predicted)"]
+    lines.append(" " * width + "".join(c[:10].rjust(11) for c in classes))
+    for name, row in zip(classes, report["confusion_matrix"]):
+        lines.append(name.ljust(width) + "".join(f"{v:11d}" for v in row))
+    return "\n".join(lines)
