@@ -1,6 +1,8 @@
 """The CNN image classifier: a scikeras ``KerasClassifier`` that scikit-learn
 recognises as a classifier and that trains on images."""
 
+import logging
+import os
 from numbers import Integral, Real
 
 import keras
@@ -16,6 +18,40 @@ from ._validation import as_float_images, check_images
 from .models import build_cnn
 
 __all__ = ["CNNClassifier"]
+
+
+def _apply_thread_limit():
+    """Give TensorFlow the thread budget the process was given.
+
+    joblib's worker processes (``GridSearchCV(n_jobs=2)``) get
+    ``OMP_NUM_THREADS = cores // n_jobs``; TensorFlow ignores that variable
+    and would start one thread per core in every worker. ``SKBCNN_NUM_THREADS``
+    sets the limit explicitly. Must run before TensorFlow executes anything.
+    """
+    value = os.environ.get("SKBCNN_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
+    if not value or keras.backend.backend() != "tensorflow":
+        return
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(int(value))
+        tf.config.threading.set_inter_op_parallelism_threads(max(1, min(2, int(value))))
+    except RuntimeError:  # TensorFlow already running: too late, keep its pool
+        pass
+
+
+_apply_thread_limit()
+
+
+class _NoRetracingWarning(logging.Filter):
+    # Each fitted model traces its own predict function, so a grid search or
+    # CV loop triggers TensorFlow's "excessive retracing" warning although
+    # nothing is wrong; it is not actionable for our users.
+    def filter(self, record):
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+logging.getLogger("tensorflow").addFilter(_NoRetracingWarning())
 
 _ACTIVATIONS = {"relu", "elu", "selu", "gelu", "silu", "swish", "leaky_relu", "tanh"}
 _OPTIMIZERS = {"adam", "adamw", "sgd", "rmsprop", "nadam", "adagrad", "adamax"}
@@ -78,6 +114,10 @@ class CNNClassifier(KerasClassifier):
         restore the best weights. Needs ``validation_split > 0``.
     patience : int, default=8
         Epochs without improvement before early stopping.
+    tta : bool, default=False
+        Test-time augmentation: ``predict_proba`` averages the predictions
+        for each image, its horizontal mirror and two copies rotated by
+        +-8 degrees. Off by default; training is unchanged.
     class_weight : dict, "balanced" or None, default=None
         Class weights, as in scikit-learn; ``"balanced"`` weights classes
         inversely to their frequency (for imbalanced sets such as BUSI).
@@ -154,6 +194,7 @@ class CNNClassifier(KerasClassifier):
         validation_split=0.1,
         early_stopping=True,
         patience=8,
+        tta=False,
         class_weight=None,
         warm_start=False,
         random_state=None,
@@ -198,6 +239,7 @@ class CNNClassifier(KerasClassifier):
         self.learning_rate = learning_rate
         self.early_stopping = early_stopping
         self.patience = patience
+        self.tta = tta
         # scikeras keeps these constructor arguments; we fix them: data order
         # is handled by our own shuffled, stratified split and batches.
         del self.build_fn, self.validation_batch_size, self.shuffle, self.run_eagerly
@@ -501,7 +543,11 @@ class CNNClassifier(KerasClassifier):
             Probabilities, columns in the order of ``classes_``.
         """
         check_is_fitted(self, "model_")
-        return super().predict_proba(X, **kwargs)
+        if not self.tta:
+            return super().predict_proba(X, **kwargs)
+        X = check_images(X)
+        views = [X, X[:, :, ::-1], _rotate(X, 8), _rotate(X, -8)]
+        return np.mean([super(CNNClassifier, self).predict_proba(v, **kwargs) for v in views], axis=0)
 
     def predict(self, X, **kwargs):
         """Predicted class labels, from ``classes_``.
@@ -553,6 +599,13 @@ class CNNClassifier(KerasClassifier):
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "model_")
+
+
+def _rotate(images, degrees):
+    """Rotate a batch of images about their centres (reflecting borders)."""
+    from scipy.ndimage import rotate
+
+    return rotate(images, degrees, axes=(2, 1), reshape=False, order=1, mode="reflect")
 
 
 def _int_tuple(value):

@@ -252,3 +252,13 @@ def test_nan_loss_is_a_clear_error_and_keeps_previous_fit(fitted, data):
     with pytest.raises(FloatingPointError, match="Training diverged"):
         clf.fit(huge, y)
     np.testing.assert_array_equal(clf.predict_proba(X), before)
+
+
+def test_test_time_augmentation_averages_views(fitted, data):
+    X, _ = data
+    plain = fitted.predict_proba(X)
+    tta = pickle.loads(pickle.dumps(fitted)).set_params(tta=True)
+    averaged = tta.predict_proba(X)
+    assert averaged.shape == plain.shape
+    np.testing.assert_allclose(averaged.sum(axis=1), 1, rtol=1e-5)
+    assert not np.allclose(averaged, plain)

@@ -1,0 +1,623 @@
+"""Loaders for real breast image data sets, and the built-in synthetic one.
+
+Every loader returns a :class:`sklearn.utils.Bunch` with ``images`` (uint8,
+``(n, H, W)`` grey or ``(n, H, W, 3)`` RGB, all resized to one size),
+``target`` (int indices into ``target_names``), ``target_names``,
+``filenames`` and ``DESCR``; or ``(images, target)`` with ``return_X_y=True``.
+
+Image files are decoded with Pillow. A file whose header announces more than
+:data:`MAX_IMAGE_PIXELS` pixels is refused *before* its pixels are decoded,
+so a decompression bomb cannot allocate gigabytes.
+
+This module does not import TensorFlow.
+"""
+
+import glob
+import os
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.utils import Bunch
+
+from ._config import get_data_home
+from .synthetic import make_synthetic_ultrasound
+
+__all__ = [
+    "load_image_folder",
+    "load_busi",
+    "load_medmnist",
+    "make_synthetic_ultrasound",
+    "IMAGE_EXTENSIONS",
+    "BREAKHIS_PATIENT",
+    "MAX_IMAGE_PIXELS",
+]
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+
+#: Largest image (width x height) a loader decodes; larger files are refused.
+MAX_IMAGE_PIXELS = 64_000_000
+
+#: Patient id in BreakHis file names, e.g. ``SOB_B_A-14-22549AB-40-001.png``
+#: -> ``"14-22549AB"``. Pass ``group_pattern="breakhis"`` to use it.
+BREAKHIS_PATIENT = r"^SOB_[BM]_[A-Z]+-(?P<group>\d+-[0-9A-Za-z]+)-\d+-\d+"
+
+# BUSI ground-truth masks sit beside the images: "benign (4)_mask.png",
+# "benign (4)_mask_1.png" (several lesions). They are never training images.
+_MASK_SUFFIX = re.compile(r"_mask(_\d+)?$")
+
+_COLORS = ("grey", "rgb")
+
+
+class ImageReadError(ValueError):
+    """A file in a data folder could not be read as an image."""
+
+
+# --------------------------------------------------------------- reading
+def _check_image_size(image_size):
+    if image_size is None:
+        return None
+    if isinstance(image_size, (int, np.integer)) and not isinstance(image_size, bool):
+        size = (int(image_size), int(image_size))
+    elif isinstance(image_size, (tuple, list)) and len(image_size) == 2:
+        size = tuple(int(s) for s in image_size)
+    else:
+        raise ValueError(f"image_size must be an int, a (height, width) pair or None; got {image_size!r}.")
+    if min(size) < 1:
+        raise ValueError(f"image_size must be positive; got {image_size!r}.")
+    return size
+
+
+def _check_color(color):
+    if color not in _COLORS:
+        raise ValueError(f"color must be one of {list(_COLORS)}; got {color!r}.")
+    return color
+
+
+def _pixels_as_uint8(image):
+    """A Pillow image as a uint8 array, grey ``(H, W)`` or RGB ``(H, W, 3)``.
+
+    16-bit and 32-bit integer images are scaled from their 16-bit range,
+    float images from [0, 1]; palette and RGBA images become RGB (the alpha
+    channel is dropped: ultrasound and histology images carry no
+    transparency that matters).
+    """
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        pixels = np.asarray(image, dtype=np.float64) / 65535.0
+        return np.clip(np.rint(pixels * 255), 0, 255).astype(np.uint8)
+    if image.mode == "F":
+        pixels = np.asarray(image, dtype=np.float64)
+        return np.clip(np.rint(pixels * 255), 0, 255).astype(np.uint8)
+    if image.mode in ("1", "L"):
+        return np.asarray(image.convert("L"))
+    if image.mode == "LA":
+        return np.asarray(image.convert("L"))
+    return np.asarray(image.convert("RGB"))
+
+
+def _convert_color(pixels, color):
+    """Grey ``(H, W)`` or RGB ``(H, W, 3)`` uint8 array in the requested colour."""
+    if color == "grey" and pixels.ndim == 3:
+        from skimage.color import rgb2gray
+
+        return np.clip(np.rint(rgb2gray(pixels) * 255), 0, 255).astype(np.uint8)
+    if color == "rgb" and pixels.ndim == 2:
+        return np.repeat(pixels[..., None], 3, axis=-1)
+    return pixels
+
+
+def _resize(pixels, size, *, order=1):
+    """Resize a uint8 or bool image to ``size`` (anti-aliased when shrinking)."""
+    if size is None or pixels.shape[:2] == size:
+        return pixels
+    from skimage.transform import resize
+
+    if pixels.dtype == bool:
+        return resize(pixels, size, order=0, anti_aliasing=False, preserve_range=True).astype(bool)
+    out = resize(pixels, size, order=order, anti_aliasing=True, preserve_range=True)
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def _read_image(path, size, color):
+    """Decode one file; every failure becomes an :class:`ImageReadError`."""
+    from PIL import Image, UnidentifiedImageError
+
+    too_large = (
+        f"{path}: image is larger than the limit of {MAX_IMAGE_PIXELS} pixels "
+        "(skbcnn.datasets.MAX_IMAGE_PIXELS); refusing to decode it (possible decompression bomb)."
+    )
+    try:
+        with Image.open(path) as image:
+            # Only the header has been read so far: check the size before decoding.
+            width, height = image.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise ImageReadError(f"{too_large} It announces {width}x{height} pixels.")
+            if width == 0 or height == 0:
+                raise ImageReadError(f"{path}: image has zero size ({width}x{height}).")
+            image.load()
+            pixels = _pixels_as_uint8(image)
+    except ImageReadError:
+        raise
+    except Image.DecompressionBombError:  # Pillow's own, stricter check in open()
+        raise ImageReadError(too_large) from None
+    except UnidentifiedImageError:
+        raise ImageReadError(f"{path}: not an image file Pillow can read.") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageReadError(f"{path}: corrupt or truncated image ({exc}).") from None
+    return _resize(_convert_color(pixels, color), size)
+
+
+def _read_images(paths, size, color, *, on_error, n_jobs, verbose):
+    """Decode files in parallel; returns the stacked images and kept indices."""
+
+    def read_or_error(path):
+        try:
+            return _read_image(path, size, color)
+        except ImageReadError as exc:
+            return exc
+
+    results = Parallel(n_jobs=n_jobs, verbose=10 if verbose else 0, batch_size="auto")(
+        delayed(read_or_error)(p) for p in paths
+    )
+    errors = [r for r in results if isinstance(r, ImageReadError)]
+    if errors and on_error == "raise":
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ImageReadError(
+            f"{errors[0]}{more}. Remove the file(s) or pass on_error='skip' to leave them out."
+        )
+    if errors:
+        warnings.warn(
+            f"Skipped {len(errors)} unreadable file(s): " + "; ".join(str(e) for e in errors[:5]),
+            UserWarning,
+            stacklevel=3,
+        )
+    kept = [i for i, r in enumerate(results) if not isinstance(r, ImageReadError)]
+    images = [results[i] for i in kept]
+    if not images:
+        raise ValueError("None of the image files could be read.")
+    shapes = {im.shape for im in images}
+    if len(shapes) > 1:
+        raise ValueError(
+            f"Images have different sizes {sorted(shapes)[:4]}; pass image_size to resize "
+            "them to a common size."
+        )
+    return np.stack(images), np.asarray(kept, dtype=int), [str(e) for e in errors]
+
+
+# ---------------------------------------------------------- file listing
+def _is_image_file(name, extensions):
+    return not name.startswith(".") and name.lower().endswith(extensions)
+
+
+def _list_class_files(folder, extensions):
+    """All image files under ``folder`` (recursively), masks left out.
+
+    Symbolic links to folders are not followed, so a link loop cannot make
+    the walk endless; unreadable sub-folders raise instead of vanishing.
+    """
+
+    def on_walk_error(error):
+        raise PermissionError(f"Cannot list folder {error.filename}: {error.strerror}.")
+
+    files = []
+    for root, dirs, names in os.walk(folder, onerror=on_walk_error, followlinks=False):
+        dirs.sort()
+        for name in sorted(names):
+            path = Path(root) / name
+            if _is_image_file(name, extensions) and not _MASK_SUFFIX.search(path.stem):
+                files.append(path)
+    return files
+
+
+def _group_function(group_pattern):
+    if group_pattern is None or callable(group_pattern):
+        return group_pattern
+    pattern = re.compile(BREAKHIS_PATIENT if group_pattern == "breakhis" else group_pattern)
+
+    def group_of(path):
+        match = pattern.search(Path(path).name)
+        if match is None:
+            raise ValueError(
+                f"group_pattern {pattern.pattern!r} does not match the file name "
+                f"{Path(path).name!r}."
+            )
+        if "group" in pattern.groupindex:
+            return match.group("group")
+        return match.group(1) if pattern.groups else match.group(0)
+
+    return group_of
+
+
+def _check_folder(path, what):
+    if path is None:
+        raise ValueError(f"{what}: a folder path is required.")
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(f"{what}: folder {path} does not exist.")
+    if not path.is_dir():
+        raise NotADirectoryError(f"{what}: {path} is not a folder.")
+    return path
+
+
+def _check_on_error(on_error):
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip'; got {on_error!r}.")
+
+
+# --------------------------------------------------------------- loaders
+def load_image_folder(
+    path,
+    *,
+    classes=None,
+    image_size=128,
+    color="grey",
+    group_pattern=None,
+    extensions=IMAGE_EXTENSIONS,
+    on_error="raise",
+    n_jobs=None,
+    verbose=False,
+    return_X_y=False,
+):
+    """Load a one-folder-per-class image tree.
+
+    ``path/<class name>/**/<image>``: each sub-folder of ``path`` is a class;
+    images are found recursively inside it (so BreakHis' nested
+    ``benign/SOB/adenosis/<patient>/40X/*.png`` works). Files named like
+    BUSI masks (``*_mask.png``, ``*_mask_1.png``) and hidden files are
+    skipped.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The root folder.
+    classes : sequence of str, default=None
+        Class folders to load, in the order of ``target_names``. ``None``
+        loads every sub-folder, sorted by name.
+    image_size : int, (height, width) or None, default=128
+        Common size the images are resized to (anti-aliased). ``None`` keeps
+        the files' sizes, which must then all be equal.
+    color : {"grey", "rgb"}, default="grey"
+        ``"grey"`` gives ``(n, H, W)`` images, ``"rgb"`` ``(n, H, W, 3)``.
+    group_pattern : str, callable or None, default=None
+        How to get a group id (e.g. the patient) from each file name for
+        group-aware cross-validation: ``"breakhis"`` (patient id of BreakHis
+        names, see :data:`BREAKHIS_PATIENT`), a regular expression (its named
+        group ``group``, else its first group, else the whole match) or a
+        function of the file path. Fills ``groups``.
+    extensions : tuple of str, default=IMAGE_EXTENSIONS
+        File name endings (case-insensitive) that count as images.
+    on_error : {"raise", "skip"}, default="raise"
+        What to do with corrupt, truncated, oversized or non-image files:
+        raise an error naming the file, or leave them out with a warning
+        (their paths go to ``skipped``).
+    n_jobs : int, default=None
+        Files decoded in parallel with joblib.
+    verbose : bool, default=False
+        Show joblib's progress while decoding.
+    return_X_y : bool, default=False
+        Return ``(images, target)`` instead of a Bunch.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        ``images`` (uint8), ``target`` (int64), ``target_names``,
+        ``filenames``, ``groups`` (str array or None), ``skipped`` (messages
+        of skipped files) and ``DESCR``.
+    (images, target) : tuple
+        When ``return_X_y=True``.
+
+    Raises
+    ------
+    FileNotFoundError, NotADirectoryError
+        When ``path`` or a requested class folder is missing.
+    ValueError
+        When there are fewer than one class folder, a class folder holds no
+        image, or a file cannot be read with ``on_error="raise"``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import numpy as np
+    >>> from PIL import Image
+    >>> from skbcnn.datasets import load_image_folder
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> for label in ("benign", "malignant"):
+    ...     (root / label).mkdir()
+    ...     for i in range(3):
+    ...         Image.fromarray(np.full((40, 30), 50 * i, np.uint8)).save(root / label / f"{i}.png")
+    >>> data = load_image_folder(root, image_size=32)
+    >>> data.images.shape, data.target.tolist(), data.target_names.tolist()
+    ((6, 32, 32), [0, 0, 0, 1, 1, 1], ['benign', 'malignant'])
+    """
+    root = _check_folder(path, "load_image_folder")
+    size = _check_image_size(image_size)
+    color = _check_color(color)
+    _check_on_error(on_error)
+    extensions = tuple(e.lower() for e in ([extensions] if isinstance(extensions, str) else extensions))
+    if classes is None:
+        classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        if not classes:
+            raise ValueError(
+                f"load_image_folder: {root} has no class sub-folders; expected "
+                f"{root}/<class name>/<images>."
+            )
+    classes = [str(c) for c in classes]
+    if len(set(classes)) != len(classes):
+        raise ValueError(f"classes has repeated names: {classes}.")
+
+    paths, target = [], []
+    for index, name in enumerate(classes):
+        folder = root / name
+        if not folder.is_dir():
+            found = sorted(p.name for p in root.iterdir() if p.is_dir())
+            raise FileNotFoundError(
+                f"load_image_folder: class folder {folder} does not exist; sub-folders of {root}: {found}."
+            )
+        files = _list_class_files(folder, extensions)
+        if not files:
+            raise ValueError(
+                f"load_image_folder: class folder {folder} holds no image files "
+                f"(looked for {', '.join(extensions)})."
+            )
+        paths.extend(files)
+        target.extend([index] * len(files))
+
+    images, kept, skipped = _read_images(paths, size, color, on_error=on_error, n_jobs=n_jobs, verbose=verbose)
+    paths = [paths[i] for i in kept]
+    target = np.asarray(target, dtype=np.int64)[kept]
+    if return_X_y:
+        return images, target
+    group_of = _group_function(group_pattern)
+    groups = None if group_of is None else np.asarray([str(group_of(p)) for p in paths])
+    counts = ", ".join(f"{c} ({int((target == i).sum())})" for i, c in enumerate(classes))
+    return Bunch(
+        images=images,
+        target=target,
+        target_names=np.asarray(classes),
+        filenames=np.asarray([str(p) for p in paths]),
+        groups=groups,
+        skipped=skipped,
+        DESCR=(
+            f"Image folder {root}\n\n:Number of images: {len(images)}\n"
+            f":Image shape: {images.shape[1:]}\n:Classes (counts): {counts}\n"
+        ),
+    )
+
+
+_BUSI_DESCR = """\
+Breast Ultrasound Images (BUSI)
+-------------------------------
+
+Al-Dhabyani W, Gomaa M, Khaled H, Fahmy A. Dataset of breast ultrasound
+images. Data in Brief 28 (2020) 104863. 780 images (benign 437, malignant
+210, normal 133) from 600 women, with lesion masks.
+
+BUSI contains near-duplicate images (Pawlowska et al., Data in Brief 2023):
+split by near-duplicate groups, not by file, or scores are inflated.
+
+:Loaded from: {root}
+:Number of images: {n}
+:Image shape: {shape}
+:Classes (counts): {counts}
+"""
+
+
+def _busi_root(path):
+    root = _check_folder(path, "load_busi")
+    if (root / "Dataset_BUSI_with_GT").is_dir():
+        root = root / "Dataset_BUSI_with_GT"
+    return root
+
+
+def _busi_mask(image_path, size):
+    """Union of an image's BUSI mask files (``_mask``, ``_mask_1``, ...)."""
+    from PIL import Image
+
+    image_path = Path(image_path)
+    candidates = image_path.parent.glob(f"{glob.escape(image_path.stem)}_mask*{image_path.suffix}")
+    mask_files = sorted(m for m in candidates if _MASK_SUFFIX.search(m.stem))
+    if not mask_files:
+        raise ValueError(f"load_busi: no mask file for {image_path} (expected {image_path.stem}_mask.png).")
+    union = None
+    for mask_file in mask_files:
+        with Image.open(mask_file) as mask:
+            pixels = np.asarray(mask.convert("L")) > 127
+        union = pixels if union is None else union | pixels
+    return _resize(union, size)
+
+
+def load_busi(
+    path,
+    *,
+    classes=("benign", "malignant", "normal"),
+    image_size=128,
+    color="grey",
+    return_masks=False,
+    on_error="raise",
+    n_jobs=None,
+    verbose=False,
+    return_X_y=False,
+):
+    """Load the BUSI breast ultrasound data set from its folder layout.
+
+    Accepts the folder ``Dataset_BUSI_with_GT`` (or its parent), which holds
+    ``benign/``, ``malignant/`` and ``normal/`` with images such as
+    ``benign (1).png`` and masks ``benign (1)_mask.png``,
+    ``benign (1)_mask_1.png`` (masks are never loaded as images), or any copy
+    with the same class folders (e.g. resized images without masks).
+
+    The original images have different sizes and are stored as 3-channel
+    PNGs of grey data: with ``color="grey"`` they are converted to one
+    channel and resized to ``image_size``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        ``Dataset_BUSI_with_GT`` or the folder that contains it.
+    classes : sequence of str, default=("benign", "malignant", "normal")
+        Classes to load; ``("benign", "malignant")`` is the binary task.
+    image_size : int, (height, width) or None, default=128
+        Common size the images are resized to.
+    color : {"grey", "rgb"}, default="grey"
+        Output colour.
+    return_masks : bool, default=False
+        Also load the lesion masks (union of an image's mask files, resized
+        with nearest neighbour) into ``masks``.
+    on_error : {"raise", "skip"}, default="raise"
+        Unreadable files: raise, or skip with a warning.
+    n_jobs : int, default=None
+        Files decoded in parallel with joblib.
+    verbose : bool, default=False
+        Show progress.
+    return_X_y : bool, default=False
+        Return ``(images, target)`` instead of a Bunch.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        As :func:`load_image_folder`, plus ``masks`` (bool, ``(n, H, W)``)
+        when ``return_masks=True``.
+    (images, target) : tuple
+        When ``return_X_y=True``.
+
+    Examples
+    --------
+    >>> from skbcnn.datasets import load_busi
+    >>> data = load_busi("path/to/Dataset_BUSI_with_GT")  # doctest: +SKIP
+    >>> data.images.shape, data.target_names.tolist()  # doctest: +SKIP
+    ((780, 128, 128), ['benign', 'malignant', 'normal'])
+    """
+    root = _busi_root(path)
+    missing = [c for c in classes if not (root / c).is_dir()]
+    if missing:
+        raise FileNotFoundError(
+            f"load_busi: {root} has no class folder(s) {missing}; expected the BUSI layout "
+            "Dataset_BUSI_with_GT/{benign,malignant,normal}/."
+        )
+    data = load_image_folder(
+        root, classes=classes, image_size=image_size, color=color, on_error=on_error,
+        n_jobs=n_jobs, verbose=verbose,
+    )
+    if return_X_y:
+        return data.images, data.target
+    if return_masks:
+        size = data.images.shape[1:3]
+        data.masks = np.stack(
+            Parallel(n_jobs=n_jobs)(delayed(_busi_mask)(f, size) for f in data.filenames)
+        )
+    counts = ", ".join(f"{c} ({int((data.target == i).sum())})" for i, c in enumerate(data.target_names))
+    data.DESCR = _BUSI_DESCR.format(root=root, n=len(data.images), shape=data.images.shape[1:], counts=counts)
+    return data
+
+
+# Label names of the MedMNIST sets this library targets; others get "0", "1", ...
+_MEDMNIST_LABELS = {"breastmnist": ("malignant", "normal/benign")}
+
+_MEDMNIST_DESCR = """\
+MedMNIST array file {path}
+--------------------------------------------
+
+Yang J. et al. MedMNIST v2 - A large-scale lightweight benchmark for 2D and
+3D biomedical image classification. Scientific Data 10 (2023) 41.
+
+:Split: {split}
+:Number of images: {n}
+:Image shape: {shape}
+:Classes (counts): {counts}
+"""
+
+
+def load_medmnist(path=None, *, split="train", image_size=None, color="grey", return_X_y=False):
+    """Load one split of a MedMNIST ``.npz`` file (e.g. BreastMNIST).
+
+    The file holds ``{split}_images`` (uint8, ``(N, H, W)`` or
+    ``(N, H, W, 3)``) and ``{split}_labels`` (``(N, 1)`` or ``(N,)``) for
+    the splits ``train``, ``val`` and ``test``. It is read with
+    ``allow_pickle=False``, so a crafted file cannot run code.
+
+    Parameters
+    ----------
+    path : str or path-like, default=None
+        The ``.npz`` file; ``None`` means ``breastmnist_trainval.npz`` in the
+        data folder (:func:`skbcnn._config.get_data_home`, environment
+        variable ``SKBCNN_DATA``).
+    split : {"train", "val", "test"}, default="train"
+        Which split to load.
+    image_size : int, (height, width) or None, default=None
+        Resize to this size; ``None`` keeps the file's size.
+    color : {"grey", "rgb"}, default="grey"
+        Output colour.
+    return_X_y : bool, default=False
+        Return ``(images, target)`` instead of a Bunch.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        ``images`` (uint8), ``target`` (int64), ``target_names`` (for
+        BreastMNIST ``["malignant", "normal/benign"]``: label 0 is
+        malignant), ``filenames`` (``"<split>_<index>"``) and ``DESCR``.
+    (images, target) : tuple
+        When ``return_X_y=True``.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> import numpy as np
+    >>> from skbcnn.datasets import load_medmnist
+    >>> file = os.path.join(tempfile.mkdtemp(), "breastmnist.npz")
+    >>> np.savez(file, train_images=np.zeros((4, 28, 28), np.uint8),
+    ...          train_labels=np.array([[0], [1], [1], [0]], np.uint8))
+    >>> data = load_medmnist(file, split="train")
+    >>> data.images.shape, data.target.tolist(), data.target_names.tolist()
+    ((4, 28, 28), [0, 1, 1, 0], ['malignant', 'normal/benign'])
+    """
+    path = Path(path).expanduser() if path is not None else get_data_home() / "breastmnist_trainval.npz"
+    size = _check_image_size(image_size)
+    color = _check_color(color)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"load_medmnist: file {path} does not exist (set SKBCNN_DATA or pass the path of a "
+            "MedMNIST .npz file)."
+        )
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            keys = set(archive.files)
+            if f"{split}_images" in keys and f"{split}_labels" in keys:
+                images = archive[f"{split}_images"]
+                labels = archive[f"{split}_labels"]
+    except Exception as exc:  # zipfile.BadZipFile, OSError, refused object arrays
+        raise ValueError(f"load_medmnist: {path} is not a readable .npz file ({exc}).") from None
+    if f"{split}_images" not in keys or f"{split}_labels" not in keys:
+        splits = sorted(k[: -len("_images")] for k in keys if k.endswith("_images"))
+        raise ValueError(f"load_medmnist: {path} has no split {split!r}; splits in the file: {splits}.")
+
+    if labels.ndim == 2 and labels.shape[1] != 1:
+        raise ValueError(
+            f"load_medmnist: labels of shape {labels.shape} are multi-label; skbcnn classifies "
+            "one label per image."
+        )
+    target = labels.reshape(-1).astype(np.int64)
+    if images.ndim not in (3, 4) or len(images) != len(target):
+        raise ValueError(
+            f"load_medmnist: expected {split}_images of shape (N, H, W[, C]) matching "
+            f"{len(target)} labels; got {images.shape}."
+        )
+    if images.dtype != np.uint8:
+        raise ValueError(f"load_medmnist: expected uint8 images; got {images.dtype}.")
+    images = np.stack([_resize(_convert_color(im, color), size) for im in images])
+
+    dataset = next((name for name in _MEDMNIST_LABELS if name in path.name.lower()), None)
+    n_classes = int(target.max()) + 1
+    names = _MEDMNIST_LABELS[dataset] if dataset else tuple(str(i) for i in range(n_classes))
+    if return_X_y:
+        return images, target
+    counts = ", ".join(f"{c} ({int((target == i).sum())})" for i, c in enumerate(names))
+    return Bunch(
+        images=images,
+        target=target,
+        target_names=np.asarray(names),
+        filenames=np.asarray([f"{split}_{i}" for i in range(len(images))]),
+        DESCR=_MEDMNIST_DESCR.format(path=path, split=split, n=len(images), shape=images.shape[1:], counts=counts),
+    )

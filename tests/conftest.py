@@ -1,0 +1,38 @@
+"""Shared fixtures. Fitted models are session-scoped: TensorFlow is slow to
+import and to train, so each tiny model is trained once per test run."""
+
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+# Tiny, fast CNN settings for tests (a few seconds per fit on 2 CPU cores).
+TINY_CNN = dict(
+    cnn__conv_filters=(4, 8),
+    cnn__dense_units=(8,),
+    cnn__epochs=2,
+    cnn__batch_size=16,
+    cnn__random_state=0,
+    augment__random_state=0,
+)
+
+
+@pytest.fixture(scope="session")
+def synthetic_small():
+    """90 synthetic ultrasound images of 32 px, labels as strings."""
+    from skbcnn.datasets import make_synthetic_ultrasound
+
+    data = make_synthetic_ultrasound(90, image_size=32, random_state=0)
+    return data.images, data.target_names[data.target]
+
+
+@pytest.fixture(scope="session")
+def fitted_pipeline(synthetic_small):
+    """The default pipeline, tiny CNN, fitted once: ``(pipeline, X)``."""
+    from skbcnn import make_cnn_pipeline
+
+    X, y = synthetic_small
+    pipeline = make_cnn_pipeline(**TINY_CNN).fit(X, y)
+    return pipeline, X
