@@ -36,6 +36,8 @@ def check_images(X, *, name="X", allow_nan=False):
         On wrong dimensionality, no images, zero-size images, images of
         mixed shapes, non-numeric data or non-finite pixels.
     """
+    if hasattr(X, "tocsr") or type(X).__module__.startswith("scipy.sparse"):
+        raise TypeError(f"{name} is a sparse matrix; images must be a dense array.")
     if isinstance(X, (list, tuple)):
         if len(X) == 0:
             raise ValueError(f"{name} contains no images (got an empty list).")
@@ -52,6 +54,8 @@ def check_images(X, *, name="X", allow_nan=False):
         raise ValueError(f"{name} could not be read as an array of images: {exc}") from exc
     if images.dtype == bool:
         images = images.astype(np.uint8)
+    if images.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported: {name} must hold real-valued pixels.")
     if images.dtype.kind not in "uif":
         raise ValueError(
             f"{name} must hold numeric pixels; got dtype {images.dtype}."

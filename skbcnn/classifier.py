@@ -369,6 +369,7 @@ class CNNClassifier(KerasClassifier):
             dropout=self.dropout,
             activation=self.activation,
             sigmoid_output=sigmoid_output,
+            seed=self._seed,
         )
         optimizer = compile_kwargs["optimizer"]
         if "optimizer__learning_rate" not in self.get_params():
@@ -505,9 +506,14 @@ class CNNClassifier(KerasClassifier):
         if self._augmenter is not None:
             from .training_data import AugmentedBatches
 
+            # The draws depend on both seeds, so changing augment__random_state
+            # alone gives other augmentations (None: the classifier's seed only).
+            seed = [int(rng.integers(2**31 - 1))]
+            if isinstance(self._augmenter.random_state, (int, np.integer)):
+                seed.append(int(self._augmenter.random_state))
             train = AugmentedBatches(
                 X, y, sample_weight, batch_size=batch_size, augmenter=self._augmenter,
-                seed=int(rng.integers(2**31 - 1)),
+                seed=int(np.random.default_rng(seed).integers(2**31 - 1)),
             )
             hist = self.model_.fit(
                 train, epochs=initial_epoch + epochs, initial_epoch=initial_epoch,
@@ -543,11 +549,11 @@ class CNNClassifier(KerasClassifier):
             Probabilities, columns in the order of ``classes_``.
         """
         check_is_fitted(self, "model_")
-        if not self.tta:
-            return super().predict_proba(X, **kwargs)
         X = check_images(X)
-        views = [X, X[:, :, ::-1], _rotate(X, 8), _rotate(X, -8)]
-        return np.mean([super(CNNClassifier, self).predict_proba(v, **kwargs) for v in views], axis=0)
+        views = [X, X[:, :, ::-1], _rotate(X, 8), _rotate(X, -8)] if self.tta else [X]
+        proba = np.mean([super(CNNClassifier, self).predict_proba(v, **kwargs) for v in views], axis=0)
+        # scikeras' target encoder squeezes a single image's row away
+        return proba.reshape(len(X), -1)
 
     def predict(self, X, **kwargs):
         """Predicted class labels, from ``classes_``.

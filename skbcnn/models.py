@@ -8,6 +8,7 @@ that the classifier can expose it as a hyperparameter.
 """
 
 import keras
+import numpy as np
 
 __all__ = ["build_cnn"]
 
@@ -29,6 +30,7 @@ def build_cnn(
     dropout=0.3,
     activation="relu",
     sigmoid_output=None,
+    seed=None,
 ):
     """Build an (uncompiled) convolutional network for image classification.
 
@@ -63,6 +65,9 @@ def build_cnn(
     sigmoid_output : bool, optional
         One sigmoid unit instead of a softmax; default: only when
         ``n_classes == 2``.
+    seed : int, optional
+        Seeds every weight initialiser and dropout layer, so the same seed
+        gives the same network whatever else the process does.
 
     Returns
     -------
@@ -78,6 +83,17 @@ def build_cnn(
     """
     if sigmoid_output is None:
         sigmoid_output = n_classes == 2
+    # Every random layer gets its own explicit seed. Unseeded Keras layers draw
+    # their seeds from Python's global ``random``, which other threads of the
+    # process (a dask worker's event loop) also use: results would then
+    # depend on timing, not on ``seed``.
+    seeds = iter(np.random.default_rng(seed).integers(2**31 - 1, size=1000).tolist()) if seed is not None else None
+
+    def next_seed():
+        return None if seeds is None else next(seeds)
+
+    def init():
+        return keras.initializers.GlorotUniform(seed=next_seed())
     inputs = keras.Input(shape=tuple(input_shape), name="image")
     x = inputs
     for block, filters in enumerate(conv_filters, start=1):
@@ -88,6 +104,7 @@ def build_cnn(
                 padding="same",
                 # the bias is redundant when batch norm follows
                 use_bias=not batch_norm,
+                kernel_initializer=init(),
                 name=f"block{block}_conv{conv}",
             )(x)
             if batch_norm:
@@ -98,19 +115,19 @@ def build_cnn(
             x = keras.layers.Activation(activation, name=f"block{block}_act{conv}")(x)
         x = _POOLING[pooling](2, name=f"block{block}_pool")(x)
         if conv_dropout > 0:
-            x = keras.layers.SpatialDropout2D(conv_dropout, name=f"block{block}_drop")(x)
+            x = keras.layers.SpatialDropout2D(conv_dropout, seed=next_seed(), name=f"block{block}_drop")(x)
     if global_pooling:
         x = keras.layers.GlobalAveragePooling2D(name="global_pool")(x)
     else:
         x = keras.layers.Flatten(name="flatten")(x)
     for i, units in enumerate(dense_units, start=1):
         if dropout > 0:
-            x = keras.layers.Dropout(dropout, name=f"dense{i}_drop")(x)
-        x = keras.layers.Dense(units, activation=activation, name=f"dense{i}")(x)
+            x = keras.layers.Dropout(dropout, seed=next_seed(), name=f"dense{i}_drop")(x)
+        x = keras.layers.Dense(units, activation=activation, kernel_initializer=init(), name=f"dense{i}")(x)
     if dropout > 0:
-        x = keras.layers.Dropout(dropout, name="output_drop")(x)
+        x = keras.layers.Dropout(dropout, seed=next_seed(), name="output_drop")(x)
     if sigmoid_output:
-        outputs = keras.layers.Dense(1, activation="sigmoid", name="output")(x)
+        outputs = keras.layers.Dense(1, activation="sigmoid", kernel_initializer=init(), name="output")(x)
     else:
-        outputs = keras.layers.Dense(n_classes, activation="softmax", name="output")(x)
+        outputs = keras.layers.Dense(n_classes, activation="softmax", kernel_initializer=init(), name="output")(x)
     return keras.Model(inputs, outputs, name="skbcnn_cnn")

@@ -9,9 +9,11 @@ __all__ = ["AugmentedBatches"]
 class AugmentedBatches(keras.utils.PyDataset):
     """Shuffled mini-batches, each augmented anew when Keras asks for it.
 
-    Nothing is materialised beyond one batch: epoch ``e`` batch ``b`` is
-    drawn with the seed ``(seed, e, b)``, so training is reproducible even
-    when Keras fetches batches from worker threads in any order.
+    Nothing is materialised beyond one batch: batch ``b`` is drawn with the
+    seed ``(seed, epoch, b)``, so training is reproducible even when Keras
+    fetches batches in any order. (Keras peeks at two batches and calls
+    ``on_epoch_end`` once before training starts, so its first epoch uses
+    ``epoch == 1``; the counter only has to differ between epochs.)
 
     Parameters
     ----------

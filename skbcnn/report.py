@@ -1,0 +1,252 @@
+"""An evaluation report on disk: metrics as JSON and CSV, figures, one HTML page."""
+
+import base64
+import csv
+import html
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["write_report"]
+
+
+class _Precomputed:
+    """Stands in for the estimator in ``evaluate`` with cached probabilities."""
+
+    def __init__(self, classes, proba):
+        self.classes_ = classes
+        self._proba = proba
+
+    def predict_proba(self, X):
+        return self._proba
+
+
+def _jsonable(value):
+    """Plain Python for ``json``: numpy scalars/arrays converted, NaN -> None."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _final_step(estimator):
+    steps = getattr(estimator, "steps", None)
+    return steps[-1][1] if steps else estimator
+
+
+def _map_labels(y, class_names, classes):
+    """Int labels -> names when the model was trained on names."""
+    y = np.asarray(y)
+    if class_names is not None and y.dtype.kind in "iu" and np.asarray(classes).dtype.kind not in "iu":
+        return np.asarray(class_names)[y]
+    return y
+
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
+td, th { border: 1px solid #ccc; padding: 0.25em 0.7em; text-align: right; }
+th { background: #f0f0f0; } td:first-child, th:first-child { text-align: left; }
+figure { display: inline-block; margin: 0.5em 1em 1em 0; vertical-align: top; }
+figure img { max-width: 100%; border: 1px solid #ddd; }
+figcaption { font-size: 0.85em; color: #555; }
+.note { color: #666; font-size: 0.9em; }
+"""
+
+_CAPTIONS = {
+    "confusion_matrix": "Confusion matrix (rows: true class, columns: predicted).",
+    "roc_curves": "ROC curves (one-vs-rest for more than two classes).",
+    "reliability": "Reliability diagram: a calibrated model follows the diagonal.",
+    "history": "Training history: loss and accuracy per epoch, training vs validation.",
+    "samples": "Sample images: true class, then the prediction (red when wrong).",
+    "grad_cam": "Grad-CAM: image regions that raised the predicted class's score.",
+}
+
+
+def _fmt(value):
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return html.escape(str(value))
+
+
+def _html(metrics, figures, title, extra_rows):
+    rows = [
+        ("images", metrics["n_samples"]),
+        ("accuracy", metrics["accuracy"]),
+        ("balanced accuracy", metrics["balanced_accuracy"]),
+        ("ROC AUC" + (" (macro one-vs-rest)" if len(metrics["classes"]) > 2 else ""), metrics["roc_auc"]),
+        ("log loss", metrics["log_loss"]),
+        ("Brier score", metrics["brier_score"]),
+        (f"sensitivity (class {metrics['positive_class']})", metrics["sensitivity"]),
+        ("specificity", metrics["specificity"]),
+        *extra_rows,
+    ]
+    summary = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{_fmt(v)}</td></tr>" for k, v in rows)
+    per_class = "".join(
+        f"<tr><td>{html.escape(name)}</td><td>{_fmt(r['precision'])}</td><td>{_fmt(r['recall'])}</td>"
+        f"<td>{_fmt(r['f1'])}</td><td>{r['support']}</td></tr>"
+        for name, r in metrics["per_class"].items()
+    )
+    names = [str(c) for c in metrics["classes"]]
+    matrix = "<tr><th>true \\ predicted</th>" + "".join(f"<th>{html.escape(n)}</th>" for n in names) + "</tr>"
+    matrix += "".join(
+        f"<tr><td>{html.escape(n)}</td>" + "".join(f"<td>{v}</td>" for v in row) + "</tr>"
+        for n, row in zip(names, metrics["confusion_matrix"])
+    )
+    images = []
+    for key, path in figures.items():
+        data = base64.b64encode(path.read_bytes()).decode("ascii")
+        caption = html.escape(_CAPTIONS.get(key, key))
+        images.append(
+            f'<figure><a href="{html.escape(path.name)}"><img src="data:image/png;base64,{data}" '
+            f'alt="{html.escape(path.name)}"></a><figcaption>{caption} '
+            f'(<a href="{html.escape(path.name)}">{html.escape(path.name)}</a>)</figcaption></figure>'
+        )
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>{html.escape(title)}</title><style>{_CSS}</style></head>
+<body>
+<h1>{html.escape(title)}</h1>
+<h2>Summary</h2>
+<table>{summary}</table>
+<h2>Per class</h2>
+<table><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>{per_class}</table>
+<h2>Confusion matrix</h2>
+<table>{matrix}</table>
+<h2>Figures</h2>
+{"".join(images)}
+<p class="note">Written by skbcnn. The figures are embedded; the PNG files beside
+this page are the same images. Metrics: metrics.json, metrics.csv.</p>
+</body>
+</html>
+"""
+
+
+def write_report(estimator, X, y, out_dir, *, class_names=None, positive_class=None, masks=None,
+                 n_images=16, title="skbcnn evaluation report", random_state=0):
+    """Evaluate a fitted classifier and write the results to a folder.
+
+    Writes ``metrics.json`` (the dict of :func:`skbcnn.evaluation.evaluate`;
+    undefined values such as the ROC AUC of a one-class set are ``null``),
+    ``metrics.csv`` (per-class precision, recall, F1 and support),
+    ``confusion_matrix.png``, ``roc_curves.png``, ``reliability.png``,
+    ``samples.png``, ``history.png`` (when the classifier has a training
+    history), ``grad_cam.png`` (when the final step is a
+    :class:`~skbcnn.CNNClassifier`) and ``report.html``, one page with the
+    metrics and every figure embedded, which renders without the other files.
+
+    Parameters
+    ----------
+    estimator : fitted classifier or pipeline
+        Needs ``predict_proba`` and ``classes_``.
+    X : array-like of shape (n_samples, H, W[, C])
+        Images.
+    y : array-like of shape (n_samples,)
+        True labels; int indices are mapped through ``class_names`` when
+        the model was trained on class names.
+    out_dir : str or path-like
+        Output folder, created if needed; existing report files are
+        overwritten.
+    class_names : sequence of str, optional
+        Names of int labels.
+    positive_class : label, optional
+        Class whose sensitivity and specificity are reported (see
+        :func:`~skbcnn.evaluation.evaluate`).
+    masks : array-like of bool of shape (n_samples, H, W), optional
+        Lesion masks: outlined on the Grad-CAM figure, and the Grad-CAM
+        hit rate (:func:`skbcnn.explain.localization_hit_rate`) is added to
+        the metrics as ``grad_cam_hit_rate``.
+    n_images : int, default=16
+        Images on the sample and Grad-CAM figures.
+    title : str, default="skbcnn evaluation report"
+        Title of the HTML page.
+    random_state : int, default=0
+        Which images the figures show.
+
+    Returns
+    -------
+    paths : dict of str to pathlib.Path
+        ``metrics_json``, ``metrics_csv``, one key per figure
+        (``confusion_matrix``, ``roc_curves``, ...) and ``html``.
+    """
+    import matplotlib
+
+    from . import plots
+    from ._validation import check_images
+    from .evaluation import evaluate
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    X = check_images(X)
+    classes = np.asarray(estimator.classes_)
+    y = _map_labels(y, class_names, classes)
+    proba = np.asarray(estimator.predict_proba(X)).reshape(len(X), -1)  # one image: (n_classes,)
+    metrics = evaluate(_Precomputed(classes, proba), X, y, positive_class=positive_class)
+    y_pred = classes[np.argmax(proba, axis=1)]
+    display_names = class_names if classes.dtype.kind in "iu" else None
+
+    rng = np.random.default_rng(random_state)
+    shown = np.sort(rng.choice(len(X), min(n_images, len(X)), replace=False))
+    extra_rows = []
+    cnn = _final_step(estimator)
+    heatmaps = None
+    if hasattr(cnn, "model_"):
+        from .explain import grad_cam, localization_hit_rate
+
+        heatmaps = grad_cam(estimator, X[shown])
+        if masks is not None:
+            masks = np.asarray(masks).astype(bool)
+            all_maps = grad_cam(estimator, X)
+            if masks.reshape(len(masks), -1).any(axis=1).any():
+                metrics["grad_cam_hit_rate"] = localization_hit_rate(all_maps, masks)
+                metrics["grad_cam_chance"] = float(masks[masks.any(axis=(1, 2))].mean())
+                extra_rows = [
+                    ("Grad-CAM hit rate", metrics["grad_cam_hit_rate"]),
+                    ("hit rate by chance (mean lesion area)", metrics["grad_cam_chance"]),
+                ]
+
+    paths = {}
+    paths["metrics_json"] = out / "metrics.json"
+    paths["metrics_json"].write_text(json.dumps(_jsonable(metrics), indent=2) + "\n", encoding="utf-8")
+    paths["metrics_csv"] = out / "metrics.csv"
+    with open(paths["metrics_csv"], "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["class", "precision", "recall", "f1", "support"])
+        for name, row in metrics["per_class"].items():
+            writer.writerow([name, row["precision"], row["recall"], row["f1"], row["support"]])
+
+    drawings = {
+        "confusion_matrix": lambda: plots.plot_confusion_matrix(metrics),
+        "roc_curves": lambda: plots.plot_roc_curves(None, None, y, proba=proba, classes=classes),
+        "reliability": lambda: plots.plot_reliability(None, None, y, proba=proba, classes=classes),
+    }
+    history = getattr(cnn, "history_", None)
+    if isinstance(history, dict) and history.get("loss"):
+        drawings["history"] = lambda: plots.plot_history(history)
+    drawings["samples"] = lambda: plots.plot_samples(
+        X[shown], y[shown], y_pred[shown], class_names=display_names, n=len(shown)
+    )
+    if heatmaps is not None:
+        drawings["grad_cam"] = lambda: plots.plot_grad_cam(
+            X[shown], heatmaps, y_true=y[shown], y_pred=y_pred[shown], class_names=display_names,
+            masks=None if masks is None else masks[shown], n=len(shown),
+        )
+    figures = {}
+    with matplotlib.rc_context({"figure.max_open_warning": 0}):
+        for key, draw in drawings.items():
+            figures[key] = plots.save_figure(draw(), out / f"{key}.png", close=True)
+    paths.update(figures)
+    paths["html"] = out / "report.html"
+    paths["html"].write_text(_html(metrics, figures, title, extra_rows), encoding="utf-8")
+    return paths
