@@ -28,13 +28,15 @@ def check_images(X, *, name="X", allow_nan=False):
     -------
     images : ndarray
         The images, not copied when ``X`` already was a numeric ndarray.
-        Boolean images are converted to ``uint8`` 0/1.
+        Boolean images are converted to ``float32`` 0.0/1.0 (the
+        scikit-image convention: ``True`` is full intensity).
 
     Raises
     ------
     ValueError
         On wrong dimensionality, no images, zero-size images, images of
-        mixed shapes, non-numeric data or non-finite pixels.
+        mixed shapes, non-numeric data, non-finite pixels or float pixels
+        beyond the float32 range (every estimator computes in float32).
     """
     if hasattr(X, "tocsr") or type(X).__module__.startswith("scipy.sparse"):
         raise TypeError(f"{name} is a sparse matrix; images must be a dense array.")
@@ -53,7 +55,9 @@ def check_images(X, *, name="X", allow_nan=False):
     except ValueError as exc:  # ragged nested sequences
         raise ValueError(f"{name} could not be read as an array of images: {exc}") from exc
     if images.dtype == bool:
-        images = images.astype(np.uint8)
+        # float 0/1, not uint8 0/1: integer images are later scaled by their
+        # dtype's range, which would turn True into 1/255.
+        images = images.astype(np.float32)
     if images.dtype.kind == "c":
         raise ValueError(f"Complex data not supported: {name} must hold real-valued pixels.")
     if images.dtype.kind not in "uif":
@@ -76,6 +80,15 @@ def check_images(X, *, name="X", allow_nan=False):
             f"{name} contains NaN or infinite pixels in {n_bad} image(s); "
             "clean or drop them before fitting or predicting."
         )
+    if images.dtype.kind == "f" and images.dtype.itemsize > 4:
+        # float64 pixels beyond float32's range would silently become inf
+        # in the float32 conversion every estimator does.
+        limit = np.finfo(np.float32).max
+        if images.max() > limit or images.min() < -limit:  # no |x| temporary
+            raise ValueError(
+                f"{name} has pixel values beyond the float32 range (|x| > {limit:.3g}); "
+                "rescale the images first."
+            )
     return images
 
 

@@ -114,6 +114,12 @@ class CNNClassifier(KerasClassifier):
         restore the best weights. Needs ``validation_split > 0``.
     patience : int, default=8
         Epochs without improvement before early stopping.
+    lr_schedule : {None, "plateau", "cosine"}, default=None
+        ``None`` keeps ``learning_rate`` constant; ``"plateau"`` halves it
+        when ``val_loss`` (``loss`` without a validation split) has not
+        improved for ``max(2, patience // 2)`` epochs, down to 1/100 of
+        ``learning_rate``; ``"cosine"`` decays it from ``learning_rate`` to
+        0 along a half cosine over ``epochs``.
     tta : bool, default=False
         Test-time augmentation: ``predict_proba`` averages the predictions
         for each image, its horizontal mirror and two copies rotated by
@@ -194,6 +200,7 @@ class CNNClassifier(KerasClassifier):
         validation_split=0.1,
         early_stopping=True,
         patience=8,
+        lr_schedule=None,
         tta=False,
         class_weight=None,
         warm_start=False,
@@ -239,6 +246,7 @@ class CNNClassifier(KerasClassifier):
         self.learning_rate = learning_rate
         self.early_stopping = early_stopping
         self.patience = patience
+        self.lr_schedule = lr_schedule
         self.tta = tta
         # scikeras keeps these constructor arguments; we fix them: data order
         # is handled by our own shuffled, stratified split and batches.
@@ -299,6 +307,11 @@ class CNNClassifier(KerasClassifier):
             positive_int(name, getattr(self, name))
         for name in ("dropout", "conv_dropout", "validation_split"):
             rate(name, getattr(self, name))
+        for name in ("early_stopping", "tta", "batch_norm", "global_pooling"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False; got {getattr(self, name)!r}.")
+        if self.lr_schedule not in (None, "plateau", "cosine"):
+            raise ValueError(f"lr_schedule must be None, 'plateau' or 'cosine'; got {self.lr_schedule!r}.")
         if self.pooling not in ("max", "avg"):
             raise ValueError(f"pooling must be 'max' or 'avg'; got {self.pooling!r}.")
         if isinstance(self.activation, str) and self.activation not in _ACTIVATIONS:
@@ -426,9 +439,16 @@ class CNNClassifier(KerasClassifier):
             # we redraw augmentations from them every epoch.
             X = X.source
         X = check_images(X)
+        if y is None:
+            raise ValueError("CNNClassifier requires y to be passed, but the target y is None.")
         y = np.asarray(y)
         if y.ndim != 1:
             y = y.ravel() if y.ndim == 2 and y.shape[1] == 1 else y
+        if y.ndim != 1:
+            raise ValueError(
+                f"y must be a 1-D array of class labels (one per image); got shape {y.shape}. "
+                "Multi-label and one-hot targets are not supported."
+            )
         if len(X) != len(y):
             raise ValueError(f"X has {len(X)} images but y has {len(y)} labels.")
         classes = np.unique(y)
@@ -465,9 +485,15 @@ class CNNClassifier(KerasClassifier):
             self._augmenter = None
         return self
 
-    def partial_fit(self, X, y, classes=None, sample_weight=None, **kwargs):
-        """Not supported: use ``warm_start=True`` and ``fit``."""
-        raise NotImplementedError("CNNClassifier does not support partial_fit; use warm_start=True.")
+    @property
+    def partial_fit(self):
+        """Not supported: use ``warm_start=True`` and ``fit``.
+
+        A property that raises ``AttributeError``, so that
+        ``hasattr(clf, "partial_fit")`` is False and scikit-learn never
+        mistakes the classifier for an incremental learner.
+        """
+        raise AttributeError("CNNClassifier does not support partial_fit; use warm_start=True and fit.")
 
     def _check_finite_history(self):
         losses = np.asarray(self.history_.get("loss", []), dtype=float)
@@ -488,6 +514,10 @@ class CNNClassifier(KerasClassifier):
         batch_size = fit_args.pop("batch_size", self.batch_size)
         fit_args.pop("validation_split", None)
         fit_args.pop("shuffle", None)
+        # scikeras builds the callbacks only when it (re)initialises the
+        # model, so a warm-start fit would silently keep the callbacks of the
+        # first fit; build them from the current parameters every time.
+        self._initialize_callbacks()
         callbacks = list(self._fit_callbacks) + [keras.callbacks.TerminateOnNaN()]
         rng = np.random.default_rng(self._seed)
 
@@ -502,6 +532,8 @@ class CNNClassifier(KerasClassifier):
                     monitor="val_loss", patience=self.patience, restore_best_weights=True
                 )
             )
+
+        callbacks.extend(self._lr_callbacks(validation_data is not None))
 
         if self._augmenter is not None:
             from .training_data import AugmentedBatches
@@ -531,6 +563,21 @@ class CNNClassifier(KerasClassifier):
             self.history_ = {}
         for key, values in hist.history.items():
             self.history_.setdefault(key, []).extend(float(v) for v in values)
+
+    def _lr_callbacks(self, validating):
+        if self.lr_schedule == "plateau":
+            return [keras.callbacks.ReduceLROnPlateau(
+                monitor="val_loss" if validating else "loss", factor=0.5,
+                patience=max(2, self.patience // 2), min_lr=self.learning_rate / 100,
+            )]
+        if self.lr_schedule == "cosine":
+            start, total = self.learning_rate, self.epochs
+
+            def cosine(epoch, lr):
+                return float(start * 0.5 * (1 + np.cos(np.pi * min(epoch, total) / total)))
+
+            return [keras.callbacks.LearningRateScheduler(cosine)]
+        return []
 
     # ---------------------------------------------------------- predict
     def predict_proba(self, X, **kwargs):

@@ -465,34 +465,11 @@ def _read_grid(path):
     return grids if isinstance(grid, list) else grids[0]
 
 
-def _write_cv_results(results, path):
-    import csv
-
-    import numpy as np
-
-    keys = list(results)
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(keys)
-        for i in range(len(results["params"])):
-            row = []
-            for key in keys:
-                value = results[key][i]
-                if key == "params":
-                    value = json.dumps(value, default=str, sort_keys=True)
-                elif np.ma.is_masked(value):
-                    value = ""
-                elif isinstance(value, np.generic):
-                    value = value.item()
-                elif isinstance(value, (list, tuple, dict)):
-                    value = json.dumps(value, default=str)
-                row.append(value)
-            writer.writerow(row)
-
-
 def _search(args):
     from sklearn.base import clone
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+    from .model_selection import format_cv_results, write_cv_results_csv
 
     grid = _read_grid(args.grid)
     pipeline = _pipeline(args)
@@ -525,8 +502,9 @@ def _search(args):
     _silence(search.best_estimator_)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    _write_cv_results(search.cv_results_, out / "cv_results.csv")
+    write_cv_results_csv(search, out / "cv_results.csv")
     _save_model(search.best_estimator_, out / "best_model.skbcnn")
+    print(format_cv_results(search))
     print(f"best {refit}: {search.best_score_:.4f}")
     print("best parameters: " + json.dumps(search.best_params_, default=str, sort_keys=True))
     _log(args, f"Wrote {out / 'cv_results.csv'} and {out / 'best_model.skbcnn'}")

@@ -61,7 +61,10 @@ def _check_image_size(image_size):
         return None
     if isinstance(image_size, (int, np.integer)) and not isinstance(image_size, bool):
         size = (int(image_size), int(image_size))
-    elif isinstance(image_size, (tuple, list)) and len(image_size) == 2:
+    elif (
+        isinstance(image_size, (tuple, list)) and len(image_size) == 2
+        and all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in image_size)
+    ):
         size = tuple(int(s) for s in image_size)
     else:
         raise ValueError(f"image_size must be an int, a (height, width) pair or None; got {image_size!r}.")
@@ -598,6 +601,14 @@ def load_medmnist(path=None, *, split="train", image_size=None, color="grey", re
             f"load_medmnist: labels of shape {labels.shape} are multi-label; skbcnn classifies "
             "one label per image."
         )
+    integral = labels.dtype.kind in "iu" or (
+        labels.dtype.kind == "f" and bool(np.all(np.isfinite(labels) & (labels == np.round(labels))))
+    )
+    if not integral or (labels.size and labels.min() < 0):
+        raise ValueError(
+            f"load_medmnist: expected non-negative integer labels in {split}_labels; "
+            f"got dtype {labels.dtype}" + (f", minimum {labels.min()}." if labels.dtype.kind in "iuf" else ".")
+        )
     target = labels.reshape(-1).astype(np.int64)
     if images.ndim not in (3, 4) or len(images) != len(target):
         raise ValueError(
@@ -606,6 +617,17 @@ def load_medmnist(path=None, *, split="train", image_size=None, color="grey", re
         )
     if images.dtype != np.uint8:
         raise ValueError(f"load_medmnist: expected uint8 images; got {images.dtype}.")
+    if len(images) == 0 or min(images.shape[1:]) == 0:
+        raise ValueError(f"load_medmnist: {split}_images holds no images or zero-size images; got {images.shape}.")
+    if images.ndim == 4:
+        # grey (N, H, W, 1) and RGBA are accepted like the image files are
+        # (alpha dropped); other channel counts are not images we know.
+        if images.shape[-1] not in (1, 3, 4):
+            raise ValueError(
+                f"load_medmnist: expected grey, RGB or RGBA images (1, 3 or 4 channels); "
+                f"got {images.shape[-1]} channels."
+            )
+        images = images[..., 0] if images.shape[-1] == 1 else images[..., :3]
     images = np.stack([_resize(_convert_color(im, color), size) for im in images])
 
     dataset = next((name for name in _MEDMNIST_LABELS if name in path.name.lower()), None)

@@ -835,8 +835,8 @@ list of arrays
 
         Returns
         -------
-        X_resized : ndarray of float32 of shape (n_samples, *image_size[, channels])
-            Resized images.
+        X_resized : ndarray of float32 of shape (n_samples, new_height, new_width[, channels])
+            Resized images; ``(new_height, new_width)`` is ``image_size``.
         """
         from skimage.transform import resize
 

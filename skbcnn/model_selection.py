@@ -19,6 +19,15 @@ def _results_of(search_or_results):
     return getattr(search_or_results, "cv_results_", search_or_results)
 
 
+def _ranking_metric(search_or_results):
+    """The metric that orders the rows: the search's ``refit`` metric, else the first."""
+    results = _results_of(search_or_results)
+    refit = getattr(search_or_results, "refit", None)
+    if isinstance(refit, str) and f"rank_test_{refit}" in results:
+        return refit
+    return next((key[len("rank_test_"):] for key in results if key.startswith("rank_test_")), None)
+
+
 def _plain(value):
     """numpy scalars and masked entries as plain Python values."""
     if value is np.ma.masked:
@@ -41,7 +50,8 @@ def cv_results_rows(search_or_results):
         prefix), ``mean_test_<metric>``, ``std_test_<metric>``,
         ``rank_test_<metric>`` for every metric, ``mean_fit_time`` and, for
         successive halving, ``iter`` and ``n_resources``. Sorted by the rank of
-        the first metric (ties keep the search's order).
+        the search's ``refit`` metric, else of the first metric (ties keep
+        the search's order).
 
     Examples
     --------
@@ -63,9 +73,9 @@ def cv_results_rows(search_or_results):
         {key.removeprefix("param_"): _plain(results[key][i]) for key in columns}
         for i in range(n)
     ]
-    if metrics:
-        rank = f"rank_test_{metrics[0]}"
-        rows.sort(key=lambda row: row[rank])
+    metric = _ranking_metric(search_or_results)
+    if metric is not None:
+        rows.sort(key=lambda row: row[f"rank_test_{metric}"])
     return rows
 
 
@@ -103,7 +113,7 @@ def format_cv_results(search_or_results, *, top=10, digits=3):
     params = [k for k in rows[0] if not k.startswith(("mean_", "std_", "rank_")) and k not in ("iter", "n_resources")]
     scores = [k for k in rows[0] if k.startswith(("mean_test_", "std_test_"))]
     extra = [k for k in ("iter", "n_resources", "mean_fit_time") if k in rows[0]]
-    rank = next(k for k in rows[0] if k.startswith("rank_test_"))
+    rank = f"rank_test_{_ranking_metric(search_or_results)}"
     header = ["rank", *params, *scores, *extra]
 
     def cell(key, row):

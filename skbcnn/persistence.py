@@ -161,8 +161,14 @@ def read_header(path):
     except (struct.error, ValueError) as exc:
         raise ValueError(f"{path}: the model file header is damaged or truncated ({exc}).") from None
     payload = data[offset + 8 + header_size :]
+    if not isinstance(header, dict):
+        raise ValueError(f"{path}: the model file header is damaged (not a JSON object).")
     if header.get("format") != "skbcnn-model" or header.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"{path}: unsupported model file format {header.get('format_version')!r}.")
+    expected = {"payload_size": int, "payload_sha256": str, "versions": dict}
+    damaged = [key for key, kind in expected.items() if not isinstance(header.get(key), kind)]
+    if damaged:
+        raise ValueError(f"{path}: the model file header is damaged (missing or invalid {damaged}).")
     if len(payload) != header["payload_size"]:
         raise ValueError(
             f"{path} is truncated or padded: the payload has {len(payload)} bytes, "

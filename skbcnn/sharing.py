@@ -16,7 +16,9 @@ instantiates classes from the allow-list, with JSON values, and never calls
 ``pickle``.
 """
 
+import hashlib
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -152,9 +154,30 @@ def export_model(estimator, path):
     }
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    steps[-1][1].model_.save(path / "cnn.keras")
-    (path / "skbcnn.json").write_text(json.dumps(description, indent=1))
+    # Both files are written under temporary names and renamed into place, so
+    # a failed export (full disk, interruption) never leaves a truncated file
+    # over a good one; the network's SHA-256 in the JSON lets import_model
+    # refuse a cnn.keras that does not belong to the description.
+    tmp_model = path / f".cnn.{os.getpid()}.tmp.keras"
+    tmp_json = path / f".skbcnn.{os.getpid()}.tmp.json"
+    try:
+        steps[-1][1].model_.save(tmp_model)
+        description["cnn_sha256"] = _sha256(tmp_model)
+        tmp_json.write_text(json.dumps(description, indent=1))
+        os.replace(tmp_model, path / "cnn.keras")
+        os.replace(tmp_json, path / "skbcnn.json")
+    finally:
+        tmp_model.unlink(missing_ok=True)
+        tmp_json.unlink(missing_ok=True)
     return path
+
+
+def _sha256(file):
+    digest = hashlib.sha256()
+    with open(file, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------- import
@@ -211,18 +234,32 @@ def import_model(path):
     if not ok or description.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"import_model: {path / 'skbcnn.json'} is not a skbcnn export (format version 1).")
 
-    built = [(step["name"], *_build_step(step)) for step in steps]
-    name, cnn, fitted = built[-1]
+    expected_sha256 = description.get("cnn_sha256")  # absent in older exports
+    if expected_sha256 is not None and _sha256(path / "cnn.keras") != expected_sha256:
+        raise ValueError(
+            f"import_model: {path / 'cnn.keras'} does not belong to {path / 'skbcnn.json'} "
+            "(SHA-256 mismatch: an interrupted export or an edited file); export the model again."
+        )
+    try:
+        built = [(step["name"], *_build_step(step)) for step in steps]
+        name, cnn, fitted = built[-1]
+        classes, image_shape = fitted["classes_"], tuple(fitted["image_shape_"])
+        pipeline = bool(description["pipeline"])
+    except (KeyError, TypeError, AttributeError) as exc:
+        # a missing key, a step that is not a dict, unknown parameter names
+        raise ValueError(
+            f"import_model: {path / 'skbcnn.json'} is not a valid description "
+            f"({type(exc).__name__}: {exc})."
+        ) from None
     if _class_path(cnn) != _CNN:
         raise ValueError("import_model: the last step must be a skbcnn.CNNClassifier.")
     # Fit the label and feature encoders on one dummy image per class, then
     # swap in the exported network (loaded with safe_mode: no code runs).
-    classes = fitted["classes_"]
-    cnn.initialize(np.zeros((len(classes), *fitted["image_shape_"]), np.float32), classes)
+    cnn.initialize(np.zeros((len(classes), *image_shape), np.float32), classes)
     cnn.model_ = keras.saving.load_model(path / "cnn.keras", safe_mode=True, compile=True)
     cnn.history_ = fitted.get("history_", {})
     for _, estimator, attributes in built[:-1]:
         vars(estimator).update(attributes)
-    if not description["pipeline"]:
+    if not pipeline:
         return cnn
     return Pipeline([(name, estimator) for name, estimator, _ in built])

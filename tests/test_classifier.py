@@ -262,3 +262,28 @@ def test_test_time_augmentation_averages_views(fitted, data):
     assert averaged.shape == plain.shape
     np.testing.assert_allclose(averaged.sum(axis=1), 1, rtol=1e-5)
     assert not np.allclose(averaged, plain)
+
+
+@pytest.mark.parametrize("schedule, expected", [("cosine", 0.25), ("plateau", None)])
+def test_learning_rate_schedules(data, schedule, expected):
+    X, y = data
+    clf = CNNClassifier(**{**TINY, "epochs": 3, "learning_rate": 0.01, "lr_schedule": schedule}).fit(X, y)
+    final = float(clf.model_.optimizer.learning_rate.numpy())
+    if expected is not None:  # lr of the last epoch: 0.01 * (1 + cos(2 pi / 3)) / 2
+        assert final == pytest.approx(0.01 * expected, rel=1e-4)
+    assert 1e-4 - 1e-9 <= final <= 0.01
+    with pytest.raises(ValueError, match="lr_schedule must be"):
+        CNNClassifier(**{**TINY, "lr_schedule": "step"}).fit(X, y)
+
+
+def test_single_image_predict_keeps_two_dimensions(fitted, data):
+    X, _ = data
+    assert fitted.predict_proba(X[:1]).shape == (1, 2)
+    assert fitted.predict(X[:1]).shape == (1,)
+
+
+def test_no_partial_fit():
+    clf = CNNClassifier()
+    assert not hasattr(clf, "partial_fit")
+    with pytest.raises(AttributeError, match="use warm_start=True"):
+        clf.partial_fit  # noqa: B018

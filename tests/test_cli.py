@@ -194,8 +194,9 @@ def test_search_writes_results_and_best_model(tmp_path, capsys):
     assert "Fitting 2 folds for each of 2 candidates" in err  # progress goes to stderr
     rows = list(csv.DictReader(open(out_dir / "cv_results.csv")))
     assert len(rows) == 2
-    assert {"mean_test_accuracy", "mean_test_balanced_accuracy", "params"} <= set(rows[0])
-    assert json.loads(rows[0]["params"]) == {"cnn__learning_rate": 0.001}
+    assert {"mean_test_accuracy", "mean_test_balanced_accuracy", "cnn__learning_rate"} <= set(rows[0])
+    assert {float(row["cnn__learning_rate"]) for row in rows} == {0.001, 0.01}
+    assert rows[0]["rank_test_balanced_accuracy"] == "1"  # best first
     import skbcnn
 
     assert skbcnn.load(out_dir / "best_model.skbcnn")[-1].learning_rate in (0.001, 0.01)

@@ -1,0 +1,137 @@
+"""Shared helpers of the speed benchmarks (not a test module, not shipped).
+
+Every benchmark runs its variants interleaved in one process (A, B, A, B,
+...), takes medians and reports ratios: the benchmark machines are shared,
+and a ratio of interleaved medians is far less sensitive to background load
+than an absolute time. Each script records the machine it ran on.
+"""
+
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+_PACKAGES = ("numpy", "scipy", "scikit-learn", "scikit-image", "keras", "tensorflow",
+             "tensorflow-cpu", "scikeras", "joblib", "matplotlib", "skbcnn")
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _versions():
+    # importlib.metadata reads the installed versions without importing the
+    # packages (bench_import must not import TensorFlow in its parent).
+    out = {}
+    for name in _PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def machine_info():
+    """Platform, CPU, cores, load, thread settings and library versions."""
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    try:
+        load = [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        load = None
+    try:
+        with open("/proc/meminfo") as f:
+            mem_total_kb = int(f.readline().split()[1])
+    except (OSError, ValueError, IndexError):
+        mem_total_kb = None
+    return {
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "cpu_model": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "usable_cores": usable,
+        "mem_total_gib": None if mem_total_kb is None else round(mem_total_kb / 2**20, 1),
+        "load_average_1_5_15": load,
+        "env": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "SKBCNN_NUM_THREADS",
+                                            "TF_NUM_INTRAOP_THREADS", "KERAS_BACKEND")
+                if k in os.environ},
+        "versions": _versions(),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def print_machine(info):
+    v = info["versions"]
+    print(f"machine: {info['platform']}; {info['cpu_model']}; {info['cpu_count']} cores "
+          f"({info['usable_cores']} usable); load {info['load_average_1_5_15']}")
+    print("versions: python " + info["python"] + ", "
+          + ", ".join(f"{k} {val}" for k, val in v.items()))
+
+
+def median(values):
+    return float(statistics.median(values))
+
+
+def write_json(name, payload):
+    """Write ``benchmarks/results/<name>.json`` and return its path."""
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(payload, indent=1, sort_keys=False) + "\n")
+    print(f"\nwrote {path.relative_to(RESULTS.parent.parent)}")
+    return path
+
+
+def markdown_table(header, rows):
+    """A GitHub/MyST pipe table as a string."""
+    cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(cells[0], widths)) + " |",
+             "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    for row in cells[1:]:
+        lines.append("| " + " | ".join(c.rjust(w) for c, w in zip(row, widths)) + " |")
+    return "\n".join(lines)
+
+
+class EpochTimer:
+    """Keras callback factory recording the seconds of each epoch.
+
+    ``times``: wall clock; ``cpu_times``: CPU seconds of the whole process
+    (all threads), which a busy machine disturbs much less than wall time.
+
+    Built lazily so that importing this module does not import Keras.
+    """
+
+    @staticmethod
+    def make():
+        import keras
+
+        class _EpochTimer(keras.callbacks.Callback):
+            def __init__(self):
+                super().__init__()
+                self.times = []
+                self.cpu_times = []
+
+            def on_epoch_begin(self, epoch, logs=None):
+                self._start = time.perf_counter()
+                self._cpu = time.process_time()
+
+            def on_epoch_end(self, epoch, logs=None):
+                self.times.append(time.perf_counter() - self._start)
+                self.cpu_times.append(time.process_time() - self._cpu)
+
+        return _EpochTimer()

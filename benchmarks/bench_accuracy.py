@@ -1,0 +1,106 @@
+"""Accuracy of the default pipeline on the real development data.
+
+BUSI (``busi256``, 624 images, 3 classes): stratified 5-fold cross-validation
+of ``make_cnn_pipeline()``; also the binary benign-vs-malignant task.
+BreastMNIST: trained on ``train``, scored on ``val``.
+
+    python benchmarks/bench_accuracy.py busi                 # 5 folds, 3 classes
+    python benchmarks/bench_accuracy.py busi --binary        # benign vs malignant
+    python benchmarks/bench_accuracy.py breastmnist --seeds 0 1 2
+    python benchmarks/bench_accuracy.py busi --folds 0 --param cnn__tta=true
+
+Data are read from ``$SKBCNN_DATA`` (default ``../shared/data``). Prints one
+line per fold/seed and the mean +- std; writes ``results/accuracy_<task>.json``.
+"""
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+
+from skbcnn import make_cnn_pipeline
+from skbcnn._config import get_data_home
+from skbcnn.datasets import load_busi, load_medmnist
+
+
+def scores(y, proba):
+    auc = roc_auc_score(y, proba[:, 1]) if proba.shape[1] == 2 else roc_auc_score(y, proba, multi_class="ovr")
+    pred = proba.argmax(axis=1)
+    return {"accuracy": accuracy_score(y, pred), "balanced_accuracy": balanced_accuracy_score(y, pred), "roc_auc": auc}
+
+
+def run(pipeline_params, X_train, y_train, X_test, y_test):
+    pipeline = make_cnn_pipeline(**pipeline_params)
+    start = time.perf_counter()
+    pipeline.fit(X_train, y_train)
+    seconds = time.perf_counter() - start
+    result = scores(y_test, pipeline.predict_proba(X_test))
+    result.update(seconds=seconds, epochs=len(pipeline[-1].history_["loss"]))
+    return result
+
+
+def parse_params(items):
+    params = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        try:
+            params[key] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key] = value
+    return params
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("task", choices=["busi", "breastmnist"])
+    parser.add_argument("--binary", action="store_true", help="BUSI: benign vs malignant only")
+    parser.add_argument("--image-size", type=int, default=None, help="BUSI default 128; BreastMNIST 28")
+    parser.add_argument("--folds", type=int, nargs="*", default=[0, 1, 2, 3, 4], help="BUSI folds to run")
+    parser.add_argument("--seeds", type=int, nargs="*", default=[0], help="random_state values")
+    parser.add_argument("--param", action="append", default=[], help="pipeline parameter KEY=VALUE")
+    args = parser.parse_args()
+    extra = parse_params(args.param)
+
+    rows = []
+    if args.task == "busi":
+        classes = ("benign", "malignant") if args.binary else ("benign", "malignant", "normal")
+        X, y = load_busi(get_data_home() / "busi256", classes=classes, image_size=args.image_size or 128,
+                         return_X_y=True)
+        splits = list(StratifiedKFold(5, shuffle=True, random_state=0).split(X, y))
+        jobs = [(seed, fold, *splits[fold]) for seed in args.seeds for fold in args.folds]
+        for seed, fold, train, test in jobs:
+            params = {"cnn__random_state": seed, "augment__random_state": seed, **extra}
+            result = run(params, X[train], y[train], X[test], y[test])
+            rows.append({"seed": seed, "fold": fold, **result})
+            print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in rows[-1].items()}), flush=True)
+        task = "busi_binary" if args.binary else "busi"
+    else:
+        train = load_medmnist(split="train", image_size=args.image_size)
+        val = load_medmnist(split="val", image_size=args.image_size)
+        for seed in args.seeds:
+            params = {"cnn__random_state": seed, "augment__random_state": seed, **extra}
+            result = run(params, train.images, train.target, val.images, val.target)
+            rows.append({"seed": seed, **result})
+            print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in rows[-1].items()}), flush=True)
+        task = "breastmnist"
+
+    summary = {
+        key: {"mean": float(np.mean([r[key] for r in rows])), "std": float(np.std([r[key] for r in rows]))}
+        for key in ("accuracy", "balanced_accuracy", "roc_auc", "seconds", "epochs")
+    }
+    print(f"\n{task}: " + ", ".join(f"{k} {v['mean']:.3f} +- {v['std']:.3f}" for k, v in summary.items()))
+    out = Path(__file__).parent / "results" / f"accuracy_{task}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({
+        "task": task, "params": extra, "rows": rows, "summary": summary,
+        "machine": {"platform": platform.platform(), "python": platform.python_version()},
+    }, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,714 @@
+"""Reliability and safety: a bad-input matrix over every public entry point,
+and the behaviour under faults (interrupted training, failing grid
+candidates, full disks, files that do not belong together).
+
+Every bad-input case states the exception type and a message pattern, or
+the documented conversion, and checks that the caller's array is unchanged
+afterwards (also after an error). CNN cases never train on bad input: fit
+fails in validation first, and predict-side cases reuse the session's
+``fitted_pipeline``. Cases already covered elsewhere are not repeated
+(NaN loss: tests/test_classifier.py; fsync failure in save:
+tests/test_persistence.py; corrupted/truncated model files and CLI usage
+errors: tests/test_persistence.py, tests/test_cli.py).
+"""
+
+import errno
+import json
+import os
+import pickle
+import shutil
+import struct
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import FitFailedWarning, NotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+import skbcnn
+from skbcnn import persistence
+from skbcnn.augmentation import ImageAugmenter
+from skbcnn.datasets import load_busi, load_image_folder, load_medmnist
+from skbcnn.enhancement import ColorConverter, ContrastEnhancer, Denoiser, IntensityNormalizer, Resizer
+
+TINY = dict(conv_filters=(4,), dense_units=(4,), epochs=1, batch_size=16, random_state=0, validation_split=0.0)
+TRANSFORMERS = {
+    "ContrastEnhancer": ContrastEnhancer,
+    "Denoiser": Denoiser,
+    "IntensityNormalizer": IntensityNormalizer,
+    "Resizer": lambda: Resizer(image_size=8),
+    "ColorConverter": ColorConverter,
+    "ImageAugmenter": lambda: ImageAugmenter(random_state=0),
+}
+
+rng = np.random.default_rng(0)
+GREY = rng.random((3, 12, 12)).astype(np.float32)
+
+
+def _with(value, index=(1, 2, 3)):
+    X = GREY.astype(np.float64)
+    X[index] = value
+    return X
+
+
+# input -> (exception type, message pattern); shared by every image estimator
+BAD_IMAGES = {
+    "nan": (_with(np.nan), ValueError, "NaN or infinite pixels in 1 image"),
+    "inf": (_with(-np.inf), ValueError, "NaN or infinite pixels in 1 image"),
+    "beyond-float32": (_with(1e300), ValueError, "beyond the float32 range"),
+    "1-D": (np.zeros(12), ValueError, r"got an array with 1 dimension\(s\)"),
+    "2-D": (np.zeros((3, 12)), ValueError, r"got an array with 2 dimension\(s\)"),
+    "5-D": (np.zeros((3, 12, 12, 1, 1)), ValueError, r"got an array with 5 dimension\(s\)"),
+    "zero-size": (np.zeros((3, 0, 12)), ValueError, "zero-size images"),
+    "no images": (np.zeros((0, 12, 12)), ValueError, "contains no images"),
+    "empty list": ([], ValueError, "contains no images"),
+    "mixed sizes": ([np.zeros((12, 12)), np.zeros((10, 12))], ValueError, "mixes images of different shapes"),
+    "complex": (GREY.astype(complex), ValueError, "Complex data not supported"),
+    "strings": (np.full((2, 4, 4), "a"), ValueError, "numeric pixels"),
+    "None": (None, ValueError, "numeric pixels"),
+}
+
+
+def _copy(X):
+    return [np.copy(x) for x in X] if isinstance(X, list) else np.copy(X)
+
+
+def _assert_unchanged(X, before):
+    if isinstance(X, list):
+        assert len(X) == len(before)
+        for a, b in zip(X, before):
+            np.testing.assert_array_equal(a, b)
+    elif X is not None:
+        np.testing.assert_array_equal(X, before)
+
+
+# =================================================================== transformers
+@pytest.mark.parametrize("case", list(BAD_IMAGES))
+@pytest.mark.parametrize("name", list(TRANSFORMERS))
+def test_transformer_bad_images_in_fit_and_transform(name, case):
+    X, error, match = BAD_IMAGES[case]
+    if name == "Resizer" and case == "mixed sizes":
+        pytest.skip("Resizer accepts images of different sizes by design (tested below)")
+    before = _copy(X)
+    with pytest.raises(error, match=match):
+        TRANSFORMERS[name]().fit(X)
+    fitted = TRANSFORMERS[name]().fit(GREY)
+    if name == "Resizer" and case == "2-D":
+        match = "dimension"
+    with pytest.raises(error, match=match):
+        fitted.transform(X)
+    _assert_unchanged(X, before)
+
+
+def test_resizer_accepts_mixed_sizes_but_not_bad_members():
+    images = [GREY[0], GREY[1, :8]]
+    assert Resizer(image_size=8).fit_transform(images).shape == (2, 8, 8)
+    with pytest.raises(ValueError, match=r"X\[1\] contains NaN"):
+        Resizer(image_size=8).fit([GREY[0], _with(np.nan)[1, :8]])
+    with pytest.raises(ValueError, match="different channel layouts"):
+        Resizer(image_size=8).fit([np.zeros((8, 8, 3)), np.zeros((6, 8, 4))])
+
+
+# Documented conversions: integers scaled by their dtype's range, bool as 0/1
+# float, float64 kept (as float32).
+CONVERSIONS = {
+    "uint8": (np.full((2, 4, 4), 255, np.uint8), 1.0),
+    "uint16": (np.full((2, 4, 4), 65535, np.uint16), 1.0),
+    "uint16-half": (np.full((2, 4, 4), 32768, np.uint16), 32768 / 65535),
+    "int8-min": (np.full((2, 4, 4), -128, np.int8), -1.0),
+    "bool": (np.ones((2, 4, 4), bool), 1.0),
+    "float64": (np.full((2, 4, 4), 0.25), 0.25),
+    "float64-negative": (np.full((2, 4, 4), -3.5), -3.5),
+}
+
+
+@pytest.mark.parametrize("case", list(CONVERSIONS))
+@pytest.mark.parametrize(
+    "make", [lambda: ContrastEnhancer("none"), lambda: Denoiser("none"), lambda: ColorConverter("grey"),
+             lambda: Resizer(4), lambda: ImageAugmenter()],
+    ids=["ContrastEnhancer-none", "Denoiser-none", "ColorConverter", "Resizer", "ImageAugmenter.transform"],
+)
+def test_dtype_conversions(make, case):
+    X, value = CONVERSIONS[case]
+    before = X.copy()
+    out = make().fit(X).transform(X)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, np.full(out.shape, value, np.float32), rtol=1e-6)
+    np.testing.assert_array_equal(X, before)
+
+
+def test_bool_masks_are_full_intensity_everywhere():
+    # regression: bool became uint8 0/1 and then 1/255 after the dtype scaling
+    mask = np.zeros((2, 8, 8), bool)
+    mask[:, 2:6, 2:6] = True
+    out = ContrastEnhancer("none").fit_transform(mask)
+    np.testing.assert_array_equal(out, mask.astype(np.float32))
+    assert IntensityNormalizer("minmax").fit_transform(mask).max() == 1.0
+
+
+RGBA = rng.random((2, 6, 6, 4)).astype(np.float32)
+
+
+@pytest.mark.parametrize("name", ["ContrastEnhancer", "Denoiser", "IntensityNormalizer", "ImageAugmenter"])
+def test_rgba_keeps_four_channels(name):
+    before = RGBA.copy()
+    out = TRANSFORMERS[name]().fit(RGBA).transform(RGBA)
+    assert out.shape == RGBA.shape and out.dtype == np.float32
+    np.testing.assert_array_equal(RGBA, before)
+
+
+def test_rgba_alpha_is_dropped_by_color_converter():
+    from skimage.color import rgb2gray
+
+    grey = ColorConverter("grey").fit_transform(RGBA)
+    np.testing.assert_allclose(grey, rgb2gray(RGBA[..., :3]), rtol=1e-6)
+    rgb = ColorConverter("rgb").fit_transform(RGBA)
+    np.testing.assert_array_equal(rgb, RGBA[..., :3])
+    with pytest.raises(ValueError, match="1, 3 or 4 channels"):
+        ColorConverter().fit(np.zeros((2, 4, 4, 2)))
+
+
+@pytest.mark.parametrize("name", list(TRANSFORMERS))
+@pytest.mark.parametrize("fit_channels, predict_channels", [((), (3,)), ((3,), ()), ((), (1,))])
+def test_channel_mismatch_between_fit_and_transform(name, fit_channels, predict_channels):
+    X_fit = np.zeros((2, 8, 8) + fit_channels, np.float32)
+    X_new = np.zeros((2, 8, 8) + predict_channels, np.float32)
+    fitted = TRANSFORMERS[name]().fit(X_fit)
+    match = "channel shape" if name == "Resizer" else "fitted on images of shape"
+    with pytest.raises(ValueError, match=match):
+        fitted.transform(X_new)
+
+
+@pytest.mark.parametrize(
+    "estimator, match",
+    [
+        (ContrastEnhancer(method=None), "method must be one of"),
+        (ContrastEnhancer(clip_limit="0.1"), "clip_limit must be a number"),
+        (ContrastEnhancer(gamma=True), "gamma must be a number"),
+        (Denoiser(size=True), "size must be an integer"),
+        (Denoiser(method="median", sigma=0), r"sigma must be in \(0, inf\]"),
+        (IntensityNormalizer(method=1), "method must be one of"),
+        (Resizer(image_size=(8, 0)), r"image_size must be in \[1, inf\]"),
+        (Resizer(image_size=8.0), r"image_size must be an int or a pair \(height, width\); got 8.0"),
+        (ColorConverter(mode=None), "mode must be one of"),
+        (ImageAugmenter(zoom=1.0), r"zoom must be in \[0, 1\)"),
+        (ImageAugmenter(rotation=-1), r"rotation must be in \[0, 180\]"),
+        (ImageAugmenter(fill_mode="edge"), "fill_mode must be one of"),
+        (ImageAugmenter(horizontal_flip="yes"), "horizontal_flip must be True or False"),
+    ],
+    ids=repr,
+)
+def test_invalid_transformer_hyperparameters(estimator, match):
+    with pytest.raises(ValueError, match=match):
+        estimator.fit(GREY)
+    assert not hasattr(estimator, "image_shape_")
+
+
+@pytest.mark.parametrize("name", list(TRANSFORMERS))
+def test_transform_before_fit(name):
+    with pytest.raises(NotFittedError):
+        TRANSFORMERS[name]().transform(GREY)
+
+
+# ======================================================================== loaders
+def _image_tree(root, n=2, size=(10, 10)):
+    from PIL import Image
+
+    for label in ("benign", "malignant", "normal"):
+        (root / label).mkdir(parents=True)
+        for i in range(n):
+            Image.fromarray(np.full(size, 40 * i, np.uint8)).save(root / label / f"{label} ({i}).png")
+    return root
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(image_size=0), ValueError, "image_size must be positive"),
+        (dict(image_size=(8, 8.5)), ValueError, "image_size must be an int, a"),
+        (dict(image_size=("8", "8")), ValueError, "image_size must be an int, a"),
+        (dict(image_size=True), ValueError, "image_size must be an int, a"),
+        (dict(image_size=(8, 8, 8)), ValueError, "image_size must be an int, a"),
+        (dict(color="cmyk"), ValueError, "color must be one of"),
+        (dict(on_error="ignore"), ValueError, "on_error must be"),
+        (dict(classes=["benign", "benign"]), ValueError, "repeated names"),
+        (dict(classes=["cyst"]), FileNotFoundError, "class folder .*cyst does not exist"),
+    ],
+)
+@pytest.mark.parametrize("loader", [load_image_folder, load_busi])
+def test_folder_loader_bad_arguments(tmp_path, loader, kwargs, error, match):
+    root = _image_tree(tmp_path / "data")
+    if loader is load_busi and "cyst" in kwargs.get("classes", []):
+        error, match = FileNotFoundError, "has no class folder"
+    with pytest.raises(error, match=match):
+        loader(root, **kwargs)
+
+
+@pytest.mark.parametrize("loader", [load_image_folder, load_busi, load_medmnist])
+def test_loaders_missing_path(tmp_path, loader):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        loader(tmp_path / "missing")
+
+
+def _npz(tmp_path, images, labels, name="set.npz"):
+    path = tmp_path / name
+    np.savez(path, train_images=images, train_labels=labels)
+    return path
+
+
+LABELS = np.array([[0], [1]], np.uint8)
+
+
+@pytest.mark.parametrize(
+    "images, labels, match",
+    [
+        (np.zeros((0, 8, 8), np.uint8), np.zeros((0, 1), np.uint8), "holds no images or zero-size"),
+        (np.zeros((2, 0, 8), np.uint8), LABELS, "holds no images or zero-size"),
+        (np.zeros((2, 8), np.uint8), LABELS, r"shape \(N, H, W\[, C\]\)"),
+        (np.zeros((2, 8, 8, 1, 1), np.uint8), LABELS, r"shape \(N, H, W\[, C\]\)"),
+        (np.zeros((3, 8, 8), np.uint8), LABELS, "matching 2 labels"),
+        (np.zeros((2, 8, 8)), LABELS, "expected uint8 images; got float64"),
+        (np.zeros((2, 8, 8), np.uint16), LABELS, "expected uint8 images; got uint16"),
+        (np.zeros((2, 8, 8, 2), np.uint8), LABELS, "1, 3 or 4 channels"),
+        (np.zeros((2, 8, 8), np.uint8), np.array([[-1], [0]]), "non-negative integer labels"),
+        (np.zeros((2, 8, 8), np.uint8), np.array([[0.5], [1.0]]), "non-negative integer labels"),
+        (np.zeros((2, 8, 8), np.uint8), np.array([["a"], ["b"]]), "non-negative integer labels"),
+    ],
+    ids=["empty", "zero-size", "2-D", "5-D", "length", "float", "uint16", "2-channel", "negative-label",
+         "fractional-label", "string-label"],
+)
+def test_medmnist_bad_arrays(tmp_path, images, labels, match):
+    with pytest.raises(ValueError, match=match):
+        load_medmnist(_npz(tmp_path, images, labels))
+
+
+@pytest.mark.parametrize("channels", [1, 4])
+def test_medmnist_single_channel_and_rgba_are_converted(tmp_path, channels):
+    images = rng.integers(0, 256, (2, 8, 8, channels), dtype=np.uint8)
+    path = _npz(tmp_path, images, LABELS)
+    grey = load_medmnist(path).images
+    rgb = load_medmnist(path, color="rgb").images
+    assert grey.shape == (2, 8, 8) and rgb.shape == (2, 8, 8, 3)
+    if channels == 1:
+        np.testing.assert_array_equal(grey, images[..., 0])
+    else:  # alpha dropped, like the image-file loaders do
+        np.testing.assert_array_equal(rgb, images[..., :3])
+    # integral float labels (e.g. written by pandas) are accepted
+    assert load_medmnist(_npz(tmp_path, images, LABELS.astype(float), "f.npz")).target.tolist() == [0, 1]
+
+
+# ==================================================== CNNClassifier and pipeline
+@pytest.fixture(scope="module")
+def small():
+    from skbcnn.datasets import make_synthetic_ultrasound
+
+    X, y = make_synthetic_ultrasound(32, image_size=16, classes=("benign", "malignant"),
+                                     random_state=0, return_X_y=True)
+    return X, y
+
+
+FIT_CASES = {  # not already in tests/test_classifier.py::test_bad_training_input
+    "inf": (_with(np.inf), [0, 1, 0], ValueError, "NaN or infinite"),
+    "beyond-float32": (_with(-1e300), [0, 1, 0], ValueError, "beyond the float32 range"),
+    "1-D": (np.zeros(12), list(range(12)), ValueError, r"1 dimension\(s\)"),
+    "zero-size": (np.zeros((3, 12, 0)), [0, 1, 0], ValueError, "zero-size images"),
+    "mixed sizes": ([GREY[0], GREY[1, :8]], [0, 1], ValueError, "mixes images of different shapes"),
+    "complex": (GREY.astype(complex), [0, 1, 0], ValueError, "Complex data"),
+    "y None": (GREY, None, ValueError, "requires y to be passed"),
+    "y one-hot": (GREY, np.eye(3)[:, :2], ValueError, "1-D array of class labels"),
+    "y too long": (GREY, [0, 1, 0, 1], ValueError, "3 images but y has 4 labels"),
+    "y empty": (GREY, [], ValueError, "3 images but y has 0 labels"),
+    "single class": (GREY, ["a", "a", "a"], ValueError, r"at least two classes in y; got only \['a'\]"),
+}
+
+
+@pytest.mark.parametrize("case", list(FIT_CASES))
+@pytest.mark.parametrize("target", ["CNNClassifier", "pipeline"])
+def test_cnn_fit_bad_input_fails_before_training(target, case):
+    from skbcnn import CNNClassifier, make_cnn_pipeline
+
+    X, y, error, match = FIT_CASES[case]
+    if target == "pipeline" and case.startswith("y "):
+        pytest.skip("the transformers ignore y; covered by the CNNClassifier case")
+    estimator = CNNClassifier(**TINY) if target == "CNNClassifier" else make_cnn_pipeline(
+        **{f"cnn__{k}": v for k, v in TINY.items()})
+    before = _copy(X)
+    with pytest.raises(error, match=match):
+        estimator.fit(X, None if y is None else np.asarray(y))
+    _assert_unchanged(X, before)
+    final = estimator if target == "CNNClassifier" else estimator[-1]
+    assert not hasattr(final, "model_")
+
+
+@pytest.mark.parametrize(
+    "param, value, match",
+    [  # not already in tests/test_classifier.py
+        ("batch_size", 0, "batch_size must be a positive integer"),
+        ("validation_split", 1.0, r"validation_split must be in \[0, 1\)"),
+        ("kernel_size", 2.5, "kernel_size must be a positive integer"),
+        ("activation", "sigmoidish", "activation must be one of"),
+        ("dense_units", (8, -1), "dense_units must be a positive integer"),
+        ("patience", True, "patience must be a positive integer"),
+        ("tta", "no", "tta must be True or False"),
+        ("early_stopping", "yes", "early_stopping must be True or False"),
+        ("class_weight", [1, 2], "class_weight must be"),
+    ],
+)
+def test_invalid_cnn_hyperparameters_fail_before_training(small, param, value, match):
+    from skbcnn import CNNClassifier, make_cnn_pipeline
+
+    X, y = small
+    clf = CNNClassifier(**{**TINY, param: value})
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X, y)
+    assert not hasattr(clf, "model_")
+    pipe = make_cnn_pipeline(**{f"cnn__{param}": value})
+    with pytest.raises(ValueError, match=match):
+        pipe.fit(X, y)
+
+
+@pytest.mark.parametrize("case", [c for c in BAD_IMAGES if c != "None"] + ["wrong size", "rgb", "channel axis"])
+def test_fitted_pipeline_predict_bad_input(fitted_pipeline, case):
+    pipeline, X_train = fitted_pipeline
+    if case in BAD_IMAGES:
+        X, error, match = BAD_IMAGES[case]
+    else:
+        X, error, match = {
+            "wrong size": (X_train[:2, :16, :16], ValueError, r"fitted on images of shape \(32, 32\)"),
+            "rgb": (np.repeat(X_train[:2, ..., None], 3, -1), ValueError, r"fitted on images of shape \(32, 32\)"),
+            "channel axis": (X_train[:2, ..., None], ValueError, r"got images of shape \(32, 32, 1\)"),
+        }[case]
+    if case in ("2-D", "5-D", "1-D"):
+        match = "dimension"
+    before = _copy(X)
+    for method in (pipeline.predict, pipeline.predict_proba):
+        with pytest.raises(error, match=match):
+            method(X)
+    _assert_unchanged(X, before)
+
+
+def test_fitted_classifier_predict_channel_mismatch(fitted_pipeline):
+    pipeline, X = fitted_pipeline
+    features = pipeline[:-1].transform(X[:2])
+    cnn = pipeline[-1]
+    assert cnn.image_shape_ == (32, 32, 1)
+    cnn.predict(features[..., None])  # (n, H, W) and (n, H, W, 1) are the same to the CNN
+    with pytest.raises(ValueError, match=r"fitted on images of shape \(32, 32, 1\) but got .*\(32, 32, 3\)"):
+        cnn.predict(np.repeat(features[..., None], 3, -1))
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        cnn.predict_proba(np.full_like(features, np.nan))
+
+
+def test_fitted_pipeline_dtype_conversions_give_the_same_predictions(fitted_pipeline):
+    pipeline, X = fitted_pipeline
+    X = X[:6]
+    assert X.dtype == np.uint8
+    expected = pipeline.predict_proba(X)
+    for converted in (X.astype(np.uint16) * 257, X / 255.0, (X / 255.0).astype(np.float32)):
+        before = converted.copy()
+        np.testing.assert_allclose(pipeline.predict_proba(converted), expected, atol=1e-5)
+        np.testing.assert_array_equal(converted, before)
+    assert pipeline.predict(list(X)).tolist() == pipeline.predict(X).tolist()  # list of equal images
+
+
+def test_fitted_pipeline_score_errors(fitted_pipeline):
+    pipeline, X = fitted_pipeline
+    with pytest.raises(ValueError, match=r"labels not seen in fit: \['cyst'\]"):
+        pipeline.score(X[:2], ["cyst", "benign"])
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        pipeline.score(X[:3], ["benign", "benign"])
+
+
+# ========================================================= persistence and sharing
+def _write_model_file(path, header, payload=b"x"):
+    raw = json.dumps(header).encode()
+    path.write_bytes(persistence.MAGIC + struct.pack(">Q", len(raw)) + raw + payload)
+    return path
+
+
+@pytest.mark.parametrize(
+    "header, match",
+    [
+        ([1, 2], r"header is damaged \(not a JSON object\)"),
+        ({"format": "skbcnn-model", "format_version": 1}, r"missing or invalid \['payload_size'"),
+        ({"format": "skbcnn-model", "format_version": 1, "payload_size": 1, "payload_sha256": "0",
+          "versions": ["x"]}, r"missing or invalid \['versions'\]"),
+        ({"format": "skbcnn-model", "format_version": 99}, "unsupported model file format 99"),
+    ],
+    ids=["list", "no-payload-fields", "versions-not-a-dict", "future-format"],
+)
+def test_load_damaged_headers_are_value_errors(tmp_path, header, match, capsys):
+    path = _write_model_file(tmp_path / "m.skbcnn", header)
+    with pytest.raises(ValueError, match=match):
+        skbcnn.load(path)
+    # and the CLI reports them as a usage error
+    from skbcnn.cli import main
+
+    assert main(["predict", str(path), str(tmp_path)]) == 2
+    assert "skbcnn predict: error:" in capsys.readouterr().err
+
+
+def test_load_and_save_bad_paths(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        skbcnn.load(tmp_path / "missing.skbcnn")
+    with pytest.raises(IsADirectoryError):
+        skbcnn.load(tmp_path)
+    with pytest.raises(FileNotFoundError):
+        skbcnn.save({"a": 1}, tmp_path / "no" / "such" / "dir.skbcnn")
+    with pytest.raises(ValueError, match="compress"):
+        skbcnn.save({"a": 1}, tmp_path / "m.skbcnn", compress=12)
+    assert list(tmp_path.iterdir()) == []  # no temporary file left
+
+
+class _DiskFull:
+    """A file object whose writes fail with ENOSPC after ``limit`` bytes."""
+
+    def __init__(self, file, limit):
+        self.file, self.left = file, limit
+
+    def write(self, data):
+        if len(data) > self.left:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.left -= len(data)
+        return self.file.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.file, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.file.close()
+
+
+@pytest.mark.parametrize("failure", ["write", "unpicklable", "interrupt"])
+def test_failed_save_keeps_the_previous_file(tmp_path, monkeypatch, failure):
+    path = tmp_path / "model.skbcnn"
+    skbcnn.save({"version": 1}, path)
+    good = path.read_bytes()
+    new = {"version": 2, "weights": np.zeros(1000)}
+    if failure == "write":
+        real_fdopen = os.fdopen
+        monkeypatch.setattr(os, "fdopen", lambda *a, **k: _DiskFull(real_fdopen(*a, **k), limit=100))
+        error, match = OSError, "No space left"
+    elif failure == "unpicklable":
+        new["callback"] = lambda: None
+        error, match = (pickle.PicklingError, AttributeError), ""
+    else:
+        def interrupt(fd):
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(os, "fsync", interrupt)
+        error, match = KeyboardInterrupt, ""
+    with pytest.raises(error, match=match):
+        skbcnn.save(new, path)
+    assert path.read_bytes() == good
+    assert skbcnn.load(path) == {"version": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["model.skbcnn"]
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory, fitted_pipeline):
+    from skbcnn.sharing import export_model
+
+    return export_model(fitted_pipeline[0], tmp_path_factory.mktemp("shared") / "model")
+
+
+def _edited_copy(exported, tmp_path, edit):
+    copy = tmp_path / "copy"
+    shutil.copytree(exported, copy)
+    description = json.loads((copy / "skbcnn.json").read_text())
+    edit(description)
+    (copy / "skbcnn.json").write_text(json.dumps(description))
+    return copy
+
+
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        (lambda d: d["steps"][0].pop("class"), "not a valid description .*KeyError"),
+        (lambda d: d["steps"].__setitem__(0, "enhance"), "not a valid description .*TypeError"),
+        (lambda d: d["steps"][0]["params"].update(sharpen=True), "not a valid description .*sharpen"),
+        (lambda d: d["steps"][-1]["params"].update(learnig_rate=1), "not a valid description .*learnig_rate"),
+        (lambda d: d["steps"][-1]["fitted"].pop("classes_"), "not a valid description .*classes_"),
+        (lambda d: d.pop("pipeline"), "not a valid description .*pipeline"),
+        (lambda d: d.update(steps=[]), "not a skbcnn export"),
+        (lambda d: d.update(format_version=2), "not a skbcnn export"),
+        (lambda d: d["steps"][0].update({"class": "builtins.eval"}), "refusing class 'builtins.eval'"),
+        (lambda d: d.update(cnn_sha256="0" * 64), "does not belong to"),
+    ],
+    ids=["no-class", "step-not-a-dict", "unknown-param", "misspelt-cnn-param", "no-classes",
+         "no-pipeline-flag", "no-steps", "future-format", "foreign-class", "checksum"],
+)
+def test_import_malformed_descriptions_are_value_errors(exported, tmp_path, edit, match):
+    from skbcnn.sharing import import_model
+
+    with pytest.raises(ValueError, match=match):
+        import_model(_edited_copy(exported, tmp_path, edit))
+
+
+def test_import_refuses_a_network_from_another_export(exported, tmp_path, fitted_pipeline):
+    from skbcnn.sharing import export_model, import_model
+
+    other_cnn = pickle.loads(pickle.dumps(fitted_pipeline[0][-1]))
+    other_cnn.model_.set_weights([w + 0.01 for w in other_cnn.model_.get_weights()])
+    other = export_model(other_cnn, tmp_path / "other")
+    mixed = tmp_path / "mixed"
+    shutil.copytree(exported, mixed)
+    shutil.copy(other / "cnn.keras", mixed / "cnn.keras")
+    with pytest.raises(ValueError, match="does not belong to"):
+        import_model(mixed)
+
+
+@pytest.mark.parametrize("stage", ["network", "description"])
+def test_failed_export_keeps_the_previous_export(exported, tmp_path, fitted_pipeline, monkeypatch, stage):
+    import keras
+
+    from skbcnn.sharing import export_model, import_model
+
+    pipeline, X = fitted_pipeline
+    target = tmp_path / "model"
+    shutil.copytree(exported, target)
+    before = {p.name: p.read_bytes() for p in target.iterdir()}
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    if stage == "network":
+        monkeypatch.setattr(keras.Model, "save", disk_full)
+    else:
+        from pathlib import Path
+
+        monkeypatch.setattr(Path, "write_text", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        export_model(pipeline, target)
+    monkeypatch.undo()
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == before  # no temp files either
+    np.testing.assert_allclose(import_model(target).predict_proba(X[:4]), pipeline.predict_proba(X[:4]),
+                               atol=1e-6)
+
+
+def test_export_unfitted_or_foreign(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+
+    from skbcnn import CNNClassifier
+    from skbcnn.sharing import export_model
+
+    with pytest.raises(NotFittedError):
+        export_model(CNNClassifier(), tmp_path / "a")
+    with pytest.raises(TypeError, match="last step must be a skbcnn.CNNClassifier"):
+        export_model(LogisticRegression(), tmp_path / "b")
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+# ============================================================================ CLI
+@pytest.fixture
+def npz_files(tmp_path):
+    files = {}
+    for name, images, labels in [
+        ("one_class", np.zeros((6, 16, 16), np.uint8), np.zeros((6, 1), np.uint8)),
+        ("empty", np.zeros((0, 16, 16), np.uint8), np.zeros((0, 1), np.uint8)),
+        ("two_channels", np.zeros((4, 16, 16, 2), np.uint8), np.array([[0], [1], [0], [1]], np.uint8)),
+        ("float_images", np.zeros((4, 16, 16)), np.array([[0], [1], [0], [1]], np.uint8)),
+    ]:
+        files[name] = tmp_path / f"{name}.npz"
+        np.savez(files[name], train_images=images, train_labels=labels)
+    return files
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["{one_class}"], "at least two classes"),
+        (["{empty}"], "holds no images"),
+        (["{two_channels}"], "1, 3 or 4 channels"),
+        (["{float_images}"], "expected uint8 images"),
+        (["synthetic", "--n-samples", "12", "--image-size", "16", "--epochs", "0"],
+         "epochs must be a positive integer"),
+        (["synthetic", "--n-samples", "12", "--image-size", "16", "--param", "cnn__dropout=2"],
+         r"dropout must be in \[0, 1\)"),
+        (["synthetic", "--n-samples", "12", "--image-size", "16", "--param", "cnn__tta=no"],
+         "tta must be True or False"),
+        (["synthetic", "--n-samples", "12", "--image-size", "16", "--param", "augment__zoom=1"],
+         r"zoom must be in \[0, 1\)"),
+        (["synthetic", "--n-samples", "12", "--image-size", "0"], "image_size"),
+    ],
+    ids=["one-class", "empty", "two-channels", "float-images", "epochs-0", "dropout-2", "tta-no", "zoom-1",
+         "image-size-0"],
+)
+def test_cli_train_bad_input_exits_2(npz_files, tmp_path, capsys, argv, message):
+    from skbcnn.cli import main
+
+    argv = [a.format(**npz_files) for a in argv]
+    code = main(["train", *argv, "--out", str(tmp_path / "m.skbcnn"), "-q"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("skbcnn train: error:")
+    assert __import__("re").search(message, err), err
+    assert not (tmp_path / "m.skbcnn").exists()
+
+
+# ========================================================================= faults
+class _Raise:
+    """A Keras callback that raises ``exc`` after the first training batch."""
+
+    def __new__(cls, exc):
+        import keras
+
+        class Raiser(keras.callbacks.Callback):
+            def on_train_batch_end(self, batch, logs=None):
+                raise exc("stop!")
+
+        return Raiser()
+
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt, RuntimeError])
+def test_interrupted_first_fit_leaves_the_estimator_unfitted(small, exc):
+    from skbcnn import CNNClassifier
+
+    X, y = small
+    clf = CNNClassifier(**TINY, callbacks=[_Raise(exc)])
+    with pytest.raises(exc, match="stop!"):
+        clf.fit(X, y)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(clf)
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+    assert not hasattr(clf, "history_") and not hasattr(clf, "classes_")
+
+
+@pytest.mark.parametrize("warm_start", [False, True])
+def test_interrupted_refit_keeps_the_previous_model(small, warm_start):
+    from skbcnn import CNNClassifier
+
+    X, y = small
+    clf = CNNClassifier(**TINY, warm_start=warm_start).fit(X, y)
+    proba, history, model = clf.predict_proba(X), dict(clf.history_), clf.model_
+    for exc in (KeyboardInterrupt, RuntimeError):
+        clf.set_params(callbacks=[_Raise(exc)])
+        with pytest.raises(exc, match="stop!"):
+            clf.fit(X, y)  # (warm start: regression, the new callback used to be ignored)
+        np.testing.assert_array_equal(clf.predict_proba(X), proba)
+        assert clf.history_ == history and clf.model_ is model
+    clf.set_params(callbacks=None).fit(X, y)  # and it can still be trained
+    assert len(clf.history_["loss"]) == (2 if warm_start else 1)
+
+
+def test_grid_search_with_a_failing_candidate_finishes(small):
+    from sklearn.model_selection import GridSearchCV
+
+    from skbcnn import CNNClassifier
+
+    X, y = small
+    search = GridSearchCV(CNNClassifier(**TINY), {"dropout": [0.1, 1.5]}, cv=2, error_score=np.nan,
+                          refit=False)
+    with pytest.warns(FitFailedWarning, match=r"dropout must be in \[0, 1\); got 1.5"):
+        search.fit(X, y)
+    scores = search.cv_results_["mean_test_score"]
+    assert np.isfinite(scores[0]) and np.isnan(scores[1])
+    assert search.best_params_ == {"dropout": 0.1}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitFailedWarning)
+        with pytest.raises(ValueError, match="dropout must be"):  # error_score="raise"
+            GridSearchCV(CNNClassifier(**TINY), {"dropout": [1.5]}, cv=2, error_score="raise").fit(X, y)
