@@ -92,9 +92,9 @@ def main(argv=None):
     print_machine(info)
     print(f"data: synthetic ultrasound, {len(y)} images, {args.image_size} px, float32; "
           f"batch {args.batch_size}, {args.epochs} epochs, default CNNClassifier network, "
-          f"default ImageAugmenter(); interleaved x{args.repeat} (ABBA order)\n")
+          f"default ImageAugmenter(); interleaved x{args.repeat} (order rotated and reversed)\n")
 
-    # untimed warm-up of both paths
+    # untimed warm-up of every path
     small = argparse.Namespace(**{**vars(args), "epochs": 1})
     for variant in VARIANTS:
         fit(X[:64], y[:64], small, 0, variant)
@@ -131,6 +131,7 @@ def main(argv=None):
         "steady_pairs": pair, "fit_pairs": pair_fit,
         "identity_over_plain": ident,
     }
+
     def pct(x):
         return f"{100 * (x - 1):+.1f} %"
 
@@ -156,7 +157,7 @@ def main(argv=None):
     print(table)
     print("\noverhead = median of per-pair ratios minus 1 (vs plain); goal <= 10 %. "
           "identity: same per-batch input path, every augmentation off")
-    write_json("bench_augmentation", {
+    write_json("bench_augmentation" + ("_quick" if args.quick else ""), {
         "benchmark": "bench_augmentation", "machine": info, "args": vars(args),
         "runs": runs, "ratios": ratios, "table": table,
         "total_runtime_s": time.perf_counter() - t0,

@@ -121,7 +121,7 @@ def main(argv=None):
     for mod, (heavy, top) in checks.items():
         print(f"  {mod}: heavy={heavy or 'none'}; "
               + ", ".join(f"{n} {c:.2f}s" for n, c in top))
-    write_json("bench_import", {
+    write_json("bench_import" + ("_quick" if args.quick else ""), {
         "benchmark": "bench_import", "machine": info, "args": vars(args),
         "startup_s": startup, "summary": summary,
         "runs": {m: [x["import_s"] for x in v] for m, v in runs.items()}, "table": table,

@@ -126,7 +126,7 @@ def main(argv=None):
     table = markdown_table(["process", "peak RSS MiB", "/ uint8 array", "/ float32 array"], rows)
     print(f"image array: uint8 {n_uint8 / mib:.1f} MiB, float32 {n_float / mib:.1f} MiB\n")
     print(table)
-    write_json("bench_memory_peak", {
+    write_json("bench_memory_peak" + ("_quick" if args.quick else ""), {
         "benchmark": "bench_memory_peak", "machine": info, "args": vars(args),
         "array_bytes": {"uint8": n_uint8, "float32": n_float}, "stages": stages,
         "ratios": {"train_peak_over_uint8": stages["train"]["ru_maxrss"] / n_uint8,

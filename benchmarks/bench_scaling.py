@@ -11,6 +11,8 @@ function) and the time per image. A least-squares line through
 log(time) against log(n) gives the scaling exponent (1: linear); a
 straight-line fit ``time = fixed + per_image * n`` separates the per-fit
 constant (model building, compilation, tracing) from the per-image cost.
+Wall and process CPU time are both recorded; on a busy machine the CPU
+time is the stable one, and the plot shows it.
 A plot goes to ``benchmarks/results/scaling.png``.
 
     python benchmarks/bench_scaling.py [--quick] [--image-size 32] [--repeat 3]
@@ -35,14 +37,15 @@ def one_run(X, y, args, seed):
     timer = EpochTimer.make()
     clf = CNNClassifier(batch_size=args.batch_size, epochs=args.epochs, validation_split=0.0,
                         early_stopping=False, random_state=seed, callbacks=[timer])
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     clf.fit(X, y)
-    fit_s = time.perf_counter() - start
+    fit_s, fit_cpu = time.perf_counter() - start, time.process_time() - cpu
     clf.predict(X[: args.batch_size])  # trace the predict function outside the timing
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     clf.predict(X)
-    predict_s = time.perf_counter() - start
-    return {"fit_s": fit_s, "epoch_s": timer.times, "predict_s": predict_s}
+    predict_s, predict_cpu = time.perf_counter() - start, time.process_time() - cpu
+    return {"fit_s": fit_s, "epoch_s": timer.times, "predict_s": predict_s,
+            "fit_cpu": fit_cpu, "epoch_cpu": timer.cpu_times, "predict_cpu": predict_cpu}
 
 
 def slope(ns, ts):
@@ -85,8 +88,11 @@ def main(argv=None):
 
     med = {n: {"fit_s": median([x["fit_s"] for x in runs[n]]),
                "epoch_s": median([median(x["epoch_s"][1:]) for x in runs[n]]),
-               "predict_s": median([x["predict_s"] for x in runs[n]])} for n in sizes}
-    keys = ("fit_s", "epoch_s", "predict_s")
+               "predict_s": median([x["predict_s"] for x in runs[n]]),
+               "fit_cpu": median([x["fit_cpu"] for x in runs[n]]),
+               "epoch_cpu": median([median(x["epoch_cpu"][1:]) for x in runs[n]]),
+               "predict_cpu": median([x["predict_cpu"] for x in runs[n]])} for n in sizes}
+    keys = ("fit_s", "epoch_s", "predict_s", "fit_cpu", "epoch_cpu", "predict_cpu")
     exps = {k: slope(sizes, [med[n][k] for n in sizes]) for k in keys}
     # time = fixed + per_image * n (least squares): the fixed part (model
     # building, compilation, tracing, clear_session) is what bends the
@@ -98,20 +104,20 @@ def main(argv=None):
     rows = []
     for n in sizes:
         m = med[n]
-        rows.append([n, f"{m['fit_s']:.2f}", f"{1e3 * m['fit_s'] / n:.2f}", f"{m['epoch_s']:.2f}",
-                     f"{1e3 * m['epoch_s'] / n:.2f}", f"{m['predict_s']:.2f}",
-                     f"{1e3 * m['predict_s'] / n:.3f}",
-                     f"{(m['epoch_s'] / n) / (med[sizes[0]]['epoch_s'] / sizes[0]):.2f}"])
-    rows.append(["log-log slope", f"{exps['fit_s']:.2f}", "", f"{exps['epoch_s']:.2f}", "",
-                 f"{exps['predict_s']:.2f}", "", ""])
-    rows.append(["linear fit: fixed s", f"{linear['fit_s']['fixed_s']:.2f}", "",
-                 f"{linear['epoch_s']['fixed_s']:.2f}", "", f"{linear['predict_s']['fixed_s']:.2f}",
-                 "", ""])
-    rows.append(["linear fit: ms per image", f"{linear['fit_s']['per_image_ms']:.2f}", "",
-                 f"{linear['epoch_s']['per_image_ms']:.2f}", "",
-                 f"{linear['predict_s']['per_image_ms']:.3f}", "", ""])
-    table = markdown_table(["n images", "fit s", "fit ms/img", "epoch s", "epoch ms/img",
-                            "predict s", "predict ms/img", "epoch ms/img vs n=256"], rows)
+        rows.append([n] + [f"{m[k]:.2f} / {m[k.replace('_s', '_cpu')]:.2f}"
+                           for k in ("fit_s", "epoch_s", "predict_s")]
+                    + [f"{1e3 * m[k] / n:.2f}" for k in ("fit_cpu", "epoch_cpu", "predict_cpu")])
+    rows.append(["log-log slope"] + [f"{exps[k]:.2f} / {exps[k.replace('_s', '_cpu')]:.2f}"
+                                     for k in ("fit_s", "epoch_s", "predict_s")] + [""] * 3)
+    rows.append(["linear fit, CPU: fixed s"] + [f"{linear[k]['fixed_s']:.2f}"
+                                                for k in ("fit_cpu", "epoch_cpu", "predict_cpu")]
+                + [""] * 3)
+    rows.append(["linear fit, CPU: ms per image"] + [f"{linear[k]['per_image_ms']:.2f}"
+                                                     for k in ("fit_cpu", "epoch_cpu", "predict_cpu")]
+                + [""] * 3)
+    table = markdown_table(["n images", "fit s wall / CPU", "epoch s wall / CPU",
+                            "predict s wall / CPU", "fit CPU ms/img", "epoch CPU ms/img",
+                            "predict CPU ms/img"], rows)
     print()
     print(table)
 
@@ -122,23 +128,24 @@ def main(argv=None):
     from matplotlib.ticker import NullLocator
 
     fig, ax = plt.subplots(figsize=(5.5, 3.4), dpi=90)
-    for key, label in (("fit_s", "whole fit"), ("epoch_s", "one epoch (steady)"),
-                       ("predict_s", "predict")):
+    for key, label in (("fit_cpu", "whole fit"), ("epoch_cpu", "one epoch (steady)"),
+                       ("predict_cpu", "predict")):
         ts = [med[n][key] for n in sizes]
         ax.loglog(sizes, ts, "o-", label=f"{label} (slope {exps[key]:.2f})")
-    ax.loglog(sizes, [med[sizes[0]]["epoch_s"] * n / sizes[0] for n in sizes], "k:", lw=1,
+    ax.loglog(sizes, [med[sizes[0]]["epoch_cpu"] * n / sizes[0] for n in sizes], "k:", lw=1,
               label="linear reference")
     ax.set_xlabel("number of images")
-    ax.set_ylabel("seconds")
+    ax.set_ylabel("CPU seconds (process)")
     ax.set_xticks(sizes, [str(n) for n in sizes])
     ax.xaxis.set_minor_locator(NullLocator())
     ax.set_title(f"CNNClassifier, default network, {args.image_size} px", fontsize=10)
     ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     RESULTS.mkdir(exist_ok=True)
-    fig.savefig(RESULTS / "scaling.png")
-    print(f"\nplot: benchmarks/results/scaling.png ({(RESULTS / 'scaling.png').stat().st_size // 1024} KB)")
-    write_json("bench_scaling", {
+    png = RESULTS / ("scaling_quick.png" if args.quick else "scaling.png")
+    fig.savefig(png)
+    print(f"\nplot: benchmarks/results/{png.name} ({png.stat().st_size // 1024} KB)")
+    write_json("bench_scaling" + ("_quick" if args.quick else ""), {
         "benchmark": "bench_scaling", "machine": info, "args": vars(args), "sizes": sizes,
         "runs": {str(n): v for n, v in runs.items()}, "median": {str(n): v for n, v in med.items()},
         "loglog_slope": exps, "linear_fit": linear, "table": table,

@@ -202,7 +202,7 @@ def main(argv=None):
     print("time outside the epochs (build, compile, validation, clear_session), median: "
           + ", ".join(f"{k} {median([r['fit_s'] - sum(r['epoch_s']) for r in rs]):.2f} s"
                       for k, rs in runs.items()))
-    write_json("bench_training", {
+    write_json("bench_training" + ("_quick" if args.quick else ""), {
         "benchmark": "bench_training", "machine": info, "args": vars(args), "data": what,
         "n_images": n, "runs": runs, "clear_session_s": clear,
         "outside_epochs_s": {k: median([r["fit_s"] - sum(r["epoch_s"]) for r in rs])

@@ -16,14 +16,12 @@ This module imports neither TensorFlow nor Keras.
 """
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
 from skimage.transform import warp
 
+from ._base import ImageTransformer
 from ._validation import (
     as_float_images,
-    check_image_shape,
     check_images,
     check_scalar_in_range,
 )
@@ -113,7 +111,7 @@ class AugmentedImages(np.ndarray):
         super().__setstate__(array_state)
 
 
-class ImageAugmenter(TransformerMixin, BaseEstimator):
+class ImageAugmenter(ImageTransformer):
     """Random rotation, zoom, shift, flips, brightness and contrast.
 
     Augmentation is applied **only while training**: ``transform`` returns the
@@ -225,7 +223,7 @@ default="reflect"
         self.random_state = random_state
 
     # ---------------------------------------------------------- checks
-    def _check_params(self):
+    def _validate_params(self):
         check_scalar_in_range(self.rotation, "rotation", low=0, high=180)
         check_scalar_in_range(self.zoom, "zoom", low=0, high=1, high_inclusive=False)
         check_scalar_in_range(self.shift, "shift", low=0, high=0.5)
@@ -240,36 +238,7 @@ default="reflect"
                 f"fill_mode must be one of {sorted(_FILL_MODES)}; got {self.fill_mode!r}."
             )
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.three_d_array = True
-        tags.transformer_tags.preserves_dtype = ["float32"]
-        # Seeded by random_state, so not "non_deterministic" in sklearn's
-        # sense (that tag means: varies even with a fixed random_state).
-        return tags
-
     # ------------------------------------------------------- estimator API
-    def fit(self, X, y=None):
-        """Check the parameters and record the image shape.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, H, W) or (n_samples, H, W, C)
-            Training images.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : ImageAugmenter
-            The fitted augmenter.
-        """
-        self._check_params()
-        images = check_images(X)
-        check_image_shape(self, images, reset=True)
-        return self
-
     def transform(self, X):
         """Return the images unchanged (as float32): no augmentation.
 
@@ -284,10 +253,7 @@ default="reflect"
             A float32 copy with the same values (integer images are scaled
             to ``[0, 1]``, see Notes).
         """
-        check_is_fitted(self, "image_shape_")
-        images = check_images(X)
-        check_image_shape(self, images, reset=False)
-        return as_float_images(images)
+        return as_float_images(self._check_transform_input(X))
 
     def fit_transform(self, X, y=None):
         """Fit, then return one random augmented draw of ``X``.
@@ -344,7 +310,7 @@ default=None
         >>> ImageAugmenter().augment(batch, random_state=np.random.default_rng(0)).shape
         (3, 8, 8, 2)
         """
-        self._check_params()
+        self._validate_params()
         images = check_images(images, name="images")
         if images.dtype != np.float32:  # float32 is only read, never copied
             images = as_float_images(images)

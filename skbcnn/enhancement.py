@@ -21,9 +21,9 @@ from numbers import Integral
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ._base import ImageTransformer
 from ._validation import (
     as_float_images,
     check_image_shape,
@@ -121,47 +121,6 @@ def _require_pywt(method):
         ) from exc
 
 
-class _ImageTransformer(TransformerMixin, BaseEstimator):
-    """Common fit/transform checks and tags of the image transformers."""
-
-    def _validate_params(self):  # overridden by subclasses
-        pass
-
-    def fit(self, X, y=None):
-        """Check the parameters and record the input image shape.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, height, width[, channels])
-            Training images.
-        y : None
-            Ignored; present for API consistency.
-
-        Returns
-        -------
-        self : object
-            The fitted transformer.
-        """
-        self._validate_params()
-        images = check_images(X)
-        check_image_shape(self, images, reset=True)
-        return self
-
-    def _check_transform_input(self, X):
-        check_is_fitted(self)
-        images = check_images(X)
-        check_image_shape(self, images, reset=False)
-        return images
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        # Inputs are stacks of images, not (n_samples, n_features) tables.
-        tags.input_tags.two_d_array = False
-        tags.input_tags.three_d_array = True
-        tags.transformer_tags.preserves_dtype = ["float32"]
-        return tags
-
-
 # ---------------------------------------------------------------------------
 # Contrast
 # ---------------------------------------------------------------------------
@@ -222,7 +181,7 @@ def _log_one(image):
     return adjust_log(_to_unit_range(image))
 
 
-class ContrastEnhancer(_ImageTransformer):
+class ContrastEnhancer(ImageTransformer):
     """Enhance the contrast of each image.
 
     Ultrasound images are often low-contrast with lesions barely darker than
@@ -442,7 +401,7 @@ def _wavelet_one(image):
                            channel_axis=channel_axis)
 
 
-class Denoiser(_ImageTransformer):
+class Denoiser(ImageTransformer):
     """Reduce speckle and other noise in each image.
 
     Ultrasound speckle is multiplicative (the noise scales with the echo
@@ -595,7 +554,7 @@ class _Partial:
 # ---------------------------------------------------------------------------
 
 
-class IntensityNormalizer(_ImageTransformer):
+class IntensityNormalizer(ImageTransformer):
     """Normalise pixel intensities per image or with training-set statistics.
 
     Scanners, presets and gain settings change the brightness of ultrasound
@@ -732,7 +691,7 @@ def _check_image_size(image_size):
     return tuple(int(s) for s in sizes)
 
 
-class Resizer(_ImageTransformer):
+class Resizer(ImageTransformer):
     """Resize images to a fixed height and width.
 
     A CNN needs one input size; data sets such as BUSI come in many sizes.
@@ -859,7 +818,7 @@ list of arrays
         return out
 
 
-class ColorConverter(_ImageTransformer):
+class ColorConverter(ImageTransformer):
     """Convert images to grey or to RGB.
 
     Breast ultrasound is grey but is often stored as RGB files (and may

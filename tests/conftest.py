@@ -3,7 +3,6 @@ import and to train, so each tiny model is trained once per test run."""
 
 import os
 
-import numpy as np
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
