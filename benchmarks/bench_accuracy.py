@@ -2,7 +2,8 @@
 
 BUSI (``busi256``, 624 images, 3 classes): stratified 5-fold cross-validation
 of ``make_cnn_pipeline()``; also the binary benign-vs-malignant task.
-BreastMNIST: trained on ``train``, scored on ``val``.
+BreastMNIST: trained on ``train``, scored on ``val``. Every fitted model is
+scored twice: as is, and with test-time augmentation (``cnn__tta=True``).
 
     python benchmarks/bench_accuracy.py busi                 # 5 folds, 3 classes
     python benchmarks/bench_accuracy.py busi --binary        # benign vs malignant
@@ -41,6 +42,9 @@ def run(pipeline_params, X_train, y_train, X_test, y_test):
     seconds = time.perf_counter() - start
     result = scores(y_test, pipeline.predict_proba(X_test))
     result.update(seconds=seconds, epochs=len(pipeline[-1].history_["loss"]))
+    # The same fitted model with test-time augmentation (a predict-time switch).
+    tta = pipeline.set_params(cnn__tta=True).predict_proba(X_test)
+    result.update({f"tta_{key}": value for key, value in scores(y_test, tta).items()})
     return result
 
 
@@ -63,6 +67,7 @@ def main():
     parser.add_argument("--folds", type=int, nargs="*", default=[0, 1, 2, 3, 4], help="BUSI folds to run")
     parser.add_argument("--seeds", type=int, nargs="*", default=[0], help="random_state values")
     parser.add_argument("--param", action="append", default=[], help="pipeline parameter KEY=VALUE")
+    parser.add_argument("--name", default=None, help="result file suffix (default: the task)")
     args = parser.parse_args()
     extra = parse_params(args.param)
 
@@ -91,10 +96,11 @@ def main():
 
     summary = {
         key: {"mean": float(np.mean([r[key] for r in rows])), "std": float(np.std([r[key] for r in rows]))}
-        for key in ("accuracy", "balanced_accuracy", "roc_auc", "seconds", "epochs")
+        for key in ("accuracy", "balanced_accuracy", "roc_auc", "tta_accuracy", "tta_balanced_accuracy",
+                    "tta_roc_auc", "seconds", "epochs")
     }
     print(f"\n{task}: " + ", ".join(f"{k} {v['mean']:.3f} +- {v['std']:.3f}" for k, v in summary.items()))
-    out = Path(__file__).parent / "results" / f"accuracy_{task}.json"
+    out = Path(__file__).parent / "results" / f"accuracy_{args.name or task}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({
         "task": task, "params": extra, "rows": rows, "summary": summary,

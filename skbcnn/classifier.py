@@ -72,10 +72,11 @@ class CNNClassifier(KerasClassifier):
         A model-building function or model, as in scikeras. Default (``None``):
         :func:`skbcnn.models.build_cnn` with the architecture parameters below,
         which are then ignored for a user model.
-    conv_filters : sequence of int, default=(32, 64, 128)
+    conv_filters : sequence of int, default=(32, 64, 128, 256)
         Filters of each convolution block; its length is the number of blocks.
-    convs_per_block : int, default=1
-        Convolution layers per block.
+    convs_per_block : int, default=2
+        Convolution layers per block (2: VGG-style blocks, which did clearly
+        better than 1 on BUSI; see the benchmarks page).
     kernel_size : int, default=3
         Side of the square convolution kernels.
     pooling : {"max", "avg"}, default="max"
@@ -103,8 +104,9 @@ class CNNClassifier(KerasClassifier):
         Keras metrics reported in ``history_``; default ``["accuracy"]``.
     batch_size : int, default=32
         Mini-batch size for training and prediction.
-    epochs : int, default=30
-        Maximum number of training epochs.
+    epochs : int, default=60
+        Maximum number of training epochs (early stopping usually ends
+        training sooner).
     validation_split : float, default=0.1
         Fraction of the training images held out, **stratified and shuffled**
         (unlike Keras, which takes the last, unshuffled rows), to monitor
@@ -112,7 +114,7 @@ class CNNClassifier(KerasClassifier):
     early_stopping : bool, default=True
         Stop when ``val_loss`` has not improved for ``patience`` epochs and
         restore the best weights. Needs ``validation_split > 0``.
-    patience : int, default=8
+    patience : int, default=15
         Epochs without improvement before early stopping.
     lr_schedule : {None, "plateau", "cosine"}, default=None
         ``None`` keeps ``learning_rate`` constant; ``"plateau"`` halves it
@@ -181,8 +183,8 @@ class CNNClassifier(KerasClassifier):
         self,
         model=None,
         *,
-        conv_filters=(32, 64, 128),
-        convs_per_block=1,
+        conv_filters=(32, 64, 128, 256),
+        convs_per_block=2,
         kernel_size=3,
         pooling="max",
         batch_norm=True,
@@ -196,10 +198,10 @@ class CNNClassifier(KerasClassifier):
         loss=None,
         metrics=None,
         batch_size=32,
-        epochs=30,
+        epochs=60,
         validation_split=0.1,
         early_stopping=True,
-        patience=8,
+        patience=15,
         lr_schedule=None,
         tta=False,
         class_weight=None,
@@ -550,7 +552,10 @@ class CNNClassifier(KerasClassifier):
             hist = self.model_.fit(
                 train, epochs=initial_epoch + epochs, initial_epoch=initial_epoch,
                 validation_data=validation_data, callbacks=callbacks, verbose=self.verbose,
-                **fit_args,
+                # AugmentedBatches shuffles itself, from its own seed; Keras'
+                # shuffle of a PyDataset would use Python's global ``random``,
+                # which other threads (a dask worker's event loop) also draw from.
+                shuffle=False, **fit_args,
             )
         else:
             hist = self.model_.fit(

@@ -52,13 +52,18 @@ def _map_chunks(func, images, n_jobs):
     each: one task per image would spend more time in scheduling and pickling
     than in the 2-20 ms that one image takes. Results are concatenated in
     the input order, so the output does not depend on ``n_jobs``.
+
+    Threads are preferred: scikit-image and scipy.ndimage release the GIL in
+    their inner loops, and threads avoid copying the images to worker
+    processes (measured faster than processes for every method; see
+    docs/benchmarks.md). ``joblib.parallel_config(backend=...)`` overrides it.
     """
     n_workers = effective_n_jobs(n_jobs)
     n_chunks = min(n_workers, len(images))
     if n_chunks <= 1:
         return func(images)
     chunks = np.array_split(images, n_chunks)
-    results = Parallel(n_jobs=n_workers)(delayed(func)(chunk) for chunk in chunks)
+    results = Parallel(n_jobs=n_workers, prefer="threads")(delayed(func)(chunk) for chunk in chunks)
     return np.concatenate(results, axis=0)
 
 

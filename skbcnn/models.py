@@ -19,8 +19,8 @@ def build_cnn(
     input_shape,
     n_classes,
     *,
-    conv_filters=(32, 64, 128),
-    convs_per_block=1,
+    conv_filters=(32, 64, 128, 256),
+    convs_per_block=2,
     kernel_size=3,
     pooling="max",
     batch_norm=True,
@@ -40,10 +40,10 @@ def build_cnn(
         ``(height, width, channels)`` of one image.
     n_classes : int
         Number of classes (>= 2).
-    conv_filters : sequence of int, default=(32, 64, 128)
+    conv_filters : sequence of int, default=(32, 64, 128, 256)
         Filters of each convolution block; its length is the number of blocks.
         Each block ends with a 2x2 pooling, so it halves the image size.
-    convs_per_block : int, default=1
+    convs_per_block : int, default=2
         Convolution layers per block (2 gives a VGG-style block).
     kernel_size : int, default=3
         Side of the square convolution kernels.

@@ -10,6 +10,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 # Tiny, fast CNN settings for tests (a few seconds per fit on 2 CPU cores).
 TINY_CNN = dict(
     cnn__conv_filters=(4, 8),
+    cnn__convs_per_block=1,
     cnn__dense_units=(8,),
     cnn__epochs=2,
     cnn__batch_size=16,

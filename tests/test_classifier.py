@@ -17,7 +17,7 @@ from sklearn.utils import get_tags
 
 from skbcnn.classifier import CNNClassifier
 
-TINY = dict(conv_filters=(4, 8), dense_units=(8,), epochs=2, batch_size=16, random_state=0)
+TINY = dict(conv_filters=(4, 8), convs_per_block=1, dense_units=(8,), epochs=2, batch_size=16, random_state=0)
 
 
 def make_images(n=60, size=16, n_classes=2, seed=0):
