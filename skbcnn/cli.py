@@ -304,7 +304,8 @@ def _demo(args):
     _log(args, f"Training the default pipeline on {len(train)} images "
                f"(up to {args.epochs} epochs, early stopping)...")
     start = time.perf_counter()
-    pipeline.fit(data.images[train], labels[train])
+    with contextlib.redirect_stdout(sys.stderr):  # Keras' epoch lines are progress
+        pipeline.fit(data.images[train], labels[train])
     _log(args, f"Trained in {time.perf_counter() - start:.1f} s "
                f"({len(pipeline[-1].history_['loss'])} epochs).")
     _silence(pipeline)
@@ -326,7 +327,8 @@ def _train(args):
     _log(args, f"Loaded {_describe(data)} from {args.data}.")
     _log(args, f"Training on {len(data.images)} images (up to {args.epochs} epochs, early stopping)...")
     start = time.perf_counter()
-    pipeline.fit(data.images, data.labels)
+    with contextlib.redirect_stdout(sys.stderr):  # Keras' epoch lines are progress
+        pipeline.fit(data.images, data.labels)
     history = pipeline[-1].history_
     _log(args, f"Trained in {time.perf_counter() - start:.1f} s ({len(history['loss'])} epochs; "
                f"final loss {history['loss'][-1]:.3f}"
@@ -536,7 +538,8 @@ def _add_data_options(parser, *, image_size=True, n_samples=600, random_state=0,
 
 def _add_training_options(parser):
     group = parser.add_argument_group("training")
-    group.add_argument("--epochs", type=int, default=30, help="maximum training epochs (default 30)")
+    group.add_argument("--epochs", type=int, default=60,
+                       help="maximum training epochs (default 60, the library default; early stopping)")
     group.add_argument("--param", action="append", metavar="KEY=VALUE", default=[],
                        help="pipeline parameter, repeatable: cnn__learning_rate=0.0005, "
                             "cnn__conv_filters=[16,32], augment__rotation=10 (values read as JSON, "
