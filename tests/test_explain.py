@@ -116,3 +116,12 @@ def test_hit_rate_of_grad_cam_maps_against_synthetic_masks(fitted_pipeline, maps
     data = make_synthetic_ultrasound(90, image_size=32, random_state=0)
     rate = localization_hit_rate(maps, data.masks[:20])
     assert 0.0 <= rate <= 1.0
+
+
+def test_default_network_explains_the_third_block():
+    # Four blocks: the fourth's maps are 1/8 of the input, too coarse to point
+    # at a lesion; the third block's (1/4) are the deepest large-enough ones.
+    from skbcnn.models import build_cnn
+
+    assert find_target_layer(build_cnn((64, 64, 1), 3)) == "block3_act2"
+    assert find_target_layer(build_cnn((64, 64, 1), 3), min_fraction=0.1) == "block4_act2"
