@@ -64,6 +64,13 @@ def load_data(source, *, image_size=None, classes=None, color="grey", split="tra
     data : sklearn.utils.Bunch
         ``images``, ``labels`` (class names), ``target_names``, ``masks``
         (bool array or None), ``filenames`` and ``kind``.
+
+    Examples
+    --------
+    >>> from skbcnn.cli import load_data
+    >>> data = load_data("synthetic", n_samples=6, image_size=16)
+    >>> data.images.shape, data.kind
+    ((6, 16, 16), 'synthetic')
     """
     from sklearn.utils import Bunch
 
@@ -551,7 +558,15 @@ _DATA_HELP = ("labelled images: a folder with one sub-folder per class, a BUSI f
 
 
 def build_parser():
-    """The argument parser of the ``skbcnn`` command (for docs and tests)."""
+    """The argument parser of the ``skbcnn`` command (for docs and tests).
+
+    Examples
+    --------
+    >>> from skbcnn.cli import build_parser
+    >>> args = build_parser().parse_args(["train", "synthetic", "--out", "m.skbcnn", "--epochs", "5"])
+    >>> args.command, args.epochs
+    ('train', 5)
+    """
     parser = argparse.ArgumentParser(
         prog="skbcnn",
         description="Classify breast cancer images with scikit-learn pipelines and CNNs.",
@@ -638,7 +653,14 @@ def build_parser():
 
 
 def main(argv=None):
-    """Run the command line; returns the exit code."""
+    """Run the command line; returns the exit code.
+
+    Examples
+    --------
+    >>> from skbcnn.cli import main
+    >>> main(["predict", "no-such-model.skbcnn", "scan.png"])  # error on stderr, status 2
+    2
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

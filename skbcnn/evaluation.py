@@ -105,6 +105,19 @@ def format_report(report):
     -------
     text : str
         Summary metrics, per-class table and confusion matrix.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import FunctionTransformer
+    >>> from skbcnn.datasets import make_synthetic_ultrasound
+    >>> X, y = make_synthetic_ultrasound(60, image_size=16, random_state=0, return_X_y=True)
+    >>> flat = FunctionTransformer(lambda images: images.reshape(len(images), -1) / 255)
+    >>> model = make_pipeline(flat, LogisticRegression(max_iter=200)).fit(X, y)
+    >>> print(format_report(evaluate(model, X, y)))  # doctest: +ELLIPSIS
+    images             60
+    accuracy           ...
     """
     classes = [str(c) for c in report["classes"]]
     width = max(12, *(len(c) for c in classes)) + 2

@@ -53,6 +53,12 @@ def find_target_layer(model, *, min_fraction=0.25):
     ------
     ValueError
         If the model has no ``Conv2D`` layer.
+
+    Examples
+    --------
+    >>> from skbcnn.models import build_cnn
+    >>> find_target_layer(build_cnn((64, 64, 1), 3))  # the default network: third block
+    'block3_act2'
     """
     layers = list(model.layers)
     conv = [i for i, layer in enumerate(layers) if type(layer).__name__ == "Conv2D"]

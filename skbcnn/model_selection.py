@@ -142,6 +142,18 @@ def write_cv_results_csv(search_or_results, path):
     Returns
     -------
     path : pathlib.Path
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.datasets import load_iris
+    >>> X, y = load_iris(return_X_y=True)
+    >>> search = GridSearchCV(LogisticRegression(max_iter=500), {"C": [0.01, 1.0]}, cv=3).fit(X, y)
+    >>> path = write_cv_results_csv(search, os.path.join(tempfile.mkdtemp(), "cv.csv"))
+    >>> path.read_text().splitlines()[0]
+    'C,mean_test_score,std_test_score,rank_test_score,mean_fit_time'
     """
     rows = cv_results_rows(search_or_results)
     path = Path(path)

@@ -33,7 +33,17 @@ FORMAT_VERSION = 1
 
 
 class VersionMismatchWarning(UserWarning):
-    """A model file was written with other library versions than installed."""
+    """A model file was written with other library versions than installed.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from skbcnn.persistence import VersionMismatchWarning
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error", VersionMismatchWarning)  # refuse such files
+    ...     issubclass(VersionMismatchWarning, UserWarning)
+    True
+    """
 
 
 def library_versions():
@@ -44,6 +54,12 @@ def library_versions():
     versions : dict
         ``{"skbcnn": ..., "scikit-learn": ..., "keras": ..., "tensorflow": ...,
         "numpy": ..., "python": ...}``; ``None`` for what is not installed.
+
+    Examples
+    --------
+    >>> from skbcnn.persistence import library_versions
+    >>> sorted(library_versions())
+    ['keras', 'numpy', 'python', 'scikit-learn', 'skbcnn', 'tensorflow']
     """
     from . import __version__
 
@@ -201,6 +217,20 @@ def load(path):
     ------
     ValueError
         If the file is not a skbcnn model file, is truncated or corrupted.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skbcnn.persistence import load, save
+    >>> path = save(LogisticRegression(C=0.5), pathlib.Path(tempfile.mkdtemp()) / "m.skbcnn")
+    >>> load(path).C
+    0.5
+    >>> _ = path.write_bytes(path.read_bytes()[:-10])  # truncate the file
+    >>> load(path)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: ... is truncated or padded: ...
     """
     header, payload = read_header(path)
     current = library_versions()

@@ -179,6 +179,20 @@ def write_report(estimator, X, y, out_dir, *, class_names=None, positive_class=N
     paths : dict of str to pathlib.Path
         ``metrics_json``, ``metrics_csv``, one key per figure
         (``confusion_matrix``, ``roc_curves``, ...) and ``html``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from skbcnn import CNNClassifier
+    >>> from skbcnn.datasets import make_synthetic_ultrasound
+    >>> from skbcnn.report import write_report
+    >>> data = make_synthetic_ultrasound(40, image_size=32, random_state=0)
+    >>> labels = data.target_names[data.target]
+    >>> clf = CNNClassifier(conv_filters=(4, 8), convs_per_block=1, dense_units=(8,),
+    ...                     epochs=1, random_state=0).fit(data.images, labels)
+    >>> paths = write_report(clf, data.images, labels, tempfile.mkdtemp(), masks=data.masks)
+    >>> sorted(p.name for p in paths.values())  # doctest: +ELLIPSIS
+    [...'confusion_matrix.png', ...'metrics.json', ...'report.html', ...]
     """
     import matplotlib
 

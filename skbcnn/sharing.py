@@ -133,6 +133,22 @@ def export_model(estimator, path):
         plain values.
     sklearn.exceptions.NotFittedError
         When the classifier is not fitted.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from skbcnn import make_cnn_pipeline
+    >>> from skbcnn.datasets import make_synthetic_ultrasound
+    >>> from skbcnn.sharing import export_model, import_model
+    >>> X, y = make_synthetic_ultrasound(40, image_size=32, random_state=0, return_X_y=True)
+    >>> pipe = make_cnn_pipeline(cnn__conv_filters=(4, 8), cnn__convs_per_block=1,
+    ...                          cnn__dense_units=(8,), cnn__epochs=1, cnn__random_state=0).fit(X, y)
+    >>> folder = export_model(pipe, tempfile.mkdtemp())
+    >>> sorted(p.name for p in folder.iterdir())
+    ['cnn.keras', 'skbcnn.json']
+    >>> bool(np.allclose(import_model(folder).predict_proba(X), pipe.predict_proba(X), atol=1e-6))
+    True
     """
     from sklearn.pipeline import Pipeline
     from sklearn.utils.validation import check_is_fitted
@@ -217,6 +233,20 @@ def import_model(path):
         :data:`ALLOWED_CLASSES`.
     FileNotFoundError
         If a file is missing.
+
+    Examples
+    --------
+    >>> import json, tempfile, pathlib
+    >>> from skbcnn.sharing import import_model
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "cnn.keras").write_bytes(b"")
+    >>> _ = (folder / "skbcnn.json").write_text(json.dumps(
+    ...     {"format": "skbcnn-export", "format_version": 1,
+    ...      "steps": [{"name": "x", "class": "os.system", "params": {}, "fitted": {}}]}))
+    >>> import_model(folder)  # a class outside the allow-list is refused  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: ...refusing class 'os.system'...
     """
     import keras
     from sklearn.pipeline import Pipeline
