@@ -627,11 +627,9 @@ class IntensityNormalizer(ImageTransformer):
         self : object
             The fitted normaliser.
         """
-        self._validate_params()
-        images = check_images(X)
-        check_image_shape(self, images, reset=True)
+        super().fit(X)
         if self.method == "dataset":
-            images = as_float_images(images)
+            images = as_float_images(check_images(X))
             # Statistics over images, height and width; channels kept apart.
             axes = (0, 1, 2)
             self.mean_ = np.atleast_1d(images.mean(axis=axes, dtype=np.float64))
