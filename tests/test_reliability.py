@@ -494,13 +494,13 @@ def test_failed_save_keeps_the_previous_file(tmp_path, monkeypatch, failure):
         error, match = OSError, "No space left"
     elif failure == "unpicklable":
         new["callback"] = lambda: None
-        error, match = (pickle.PicklingError, AttributeError), ""
+        error, match = (pickle.PicklingError, AttributeError), None
     else:
         def interrupt(fd):
             raise KeyboardInterrupt
 
         monkeypatch.setattr(os, "fsync", interrupt)
-        error, match = KeyboardInterrupt, ""
+        error, match = KeyboardInterrupt, None
     with pytest.raises(error, match=match):
         skbcnn.save(new, path)
     assert path.read_bytes() == good
