@@ -712,3 +712,44 @@ def test_grid_search_with_a_failing_candidate_finishes(small):
         warnings.simplefilter("ignore", FitFailedWarning)
         with pytest.raises(ValueError, match="dropout must be"):  # error_score="raise"
             GridSearchCV(CNNClassifier(**TINY), {"dropout": [1.5]}, cv=2, error_score="raise").fit(X, y)
+
+
+def _tensorflow_registries():
+    """Sizes of the two TensorFlow registries that used to grow with every fit."""
+    tf = pytest.importorskip("tensorflow")
+    from tensorflow.python.eager import context
+    from tensorflow.python.framework import ops
+
+    del tf
+    return len(context.context().list_function_names()), len(ops._gradient_registry.list())
+
+
+@pytest.mark.parametrize("augment", [False, True])
+def test_repeated_fits_leave_no_traced_functions_behind(small, augment):
+    # Each fit used to leave ~11 MB: optimizer slot initialisers traced as tf.cond
+    # branch functions, and a custom-gradient closure holding the train graph
+    # (skbcnn/_tf_memory.py; the RSS figures are in benchmarks/bench_memory.py).
+    from skbcnn import CNNClassifier
+    from skbcnn.augmentation import ImageAugmenter
+
+    X, y = small
+    if augment:
+        X = ImageAugmenter(random_state=0).fit_transform(X)
+
+    CNNClassifier(**TINY).fit(X, y).predict(small[0])
+    before = _tensorflow_registries()
+    for seed in range(3):
+        CNNClassifier(**{**TINY, "random_state": seed}).fit(X, y).predict(small[0])
+    assert _tensorflow_registries() == before
+
+
+def test_warm_start_fits_after_the_registry_cleanup(small):
+    # The dropped gradient functions are only needed while the train step is
+    # traced; a warm-start fit reuses (or re-traces) it without them.
+    from skbcnn import CNNClassifier
+
+    X, y = small
+    clf = CNNClassifier(**TINY, warm_start=True).fit(X, y)
+    clf.fit(X, y)
+    clf.fit(X[:20], y[:20])  # another batch count: Keras may retrace
+    assert len(clf.history_["loss"]) == 3 and np.isfinite(clf.history_["loss"]).all()
