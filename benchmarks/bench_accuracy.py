@@ -8,7 +8,9 @@ scored twice: as is, and with test-time augmentation (``cnn__tta=True``).
     python benchmarks/bench_accuracy.py busi                 # 5 folds, 3 classes
     python benchmarks/bench_accuracy.py busi --binary        # benign vs malignant
     python benchmarks/bench_accuracy.py breastmnist --seeds 0 1 2
+    python benchmarks/bench_accuracy.py breastmnist --seeds 0 1 2 --low-resolution --name breastmnist_lowres
     python benchmarks/bench_accuracy.py busi --folds 0 --param cnn__tta=true
+    python benchmarks/bench_accuracy.py busi --ensemble 3     # soft vote of 3 seeds
 
 Data are read from ``$SKBCNN_DATA`` (default ``../shared/data``). Prints one
 line per fold/seed and the mean +- std; writes ``results/accuracy_<task>.json``.
@@ -22,10 +24,12 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_score
+from sklearn.ensemble import VotingClassifier
 from sklearn.model_selection import StratifiedKFold
 
 from skbcnn import make_cnn_pipeline
 from skbcnn._config import get_data_home
+from skbcnn.pipeline import LOW_RESOLUTION
 from skbcnn.datasets import load_busi, load_medmnist
 
 
@@ -35,15 +39,32 @@ def scores(y, proba):
     return {"accuracy": accuracy_score(y, pred), "balanced_accuracy": balanced_accuracy_score(y, pred), "roc_auc": auc}
 
 
-def run(pipeline_params, X_train, y_train, X_test, y_test):
-    pipeline = make_cnn_pipeline(**pipeline_params)
+def make_model(pipeline_params, ensemble):
+    """The default pipeline, or a soft-voting ensemble of ``ensemble`` of them
+    that differ only in their seeds."""
+    if ensemble == 1:
+        return make_cnn_pipeline(**pipeline_params)
+    seed = pipeline_params["cnn__random_state"]
+    members = [
+        (f"seed{seed + i}", make_cnn_pipeline(**{**pipeline_params, "cnn__random_state": seed + i,
+                                                 "augment__random_state": seed + i}))
+        for i in range(ensemble)
+    ]
+    return VotingClassifier(members, voting="soft")
+
+
+def run(pipeline_params, X_train, y_train, X_test, y_test, ensemble=1):
+    model = make_model(pipeline_params, ensemble)
     start = time.perf_counter()
-    pipeline.fit(X_train, y_train)
+    model.fit(X_train, y_train)
     seconds = time.perf_counter() - start
-    result = scores(y_test, pipeline.predict_proba(X_test))
-    result.update(seconds=seconds, epochs=len(pipeline[-1].history_["loss"]))
+    pipelines = [model] if ensemble == 1 else model.estimators_
+    result = scores(y_test, model.predict_proba(X_test))
+    result.update(seconds=seconds, epochs=float(np.mean([len(p[-1].history_["loss"]) for p in pipelines])))
     # The same fitted model with test-time augmentation (a predict-time switch).
-    tta = pipeline.set_params(cnn__tta=True).predict_proba(X_test)
+    for pipeline in pipelines:
+        pipeline.set_params(cnn__tta=True)
+    tta = model.predict_proba(X_test)
     result.update({f"tta_{key}": value for key, value in scores(y_test, tta).items()})
     return result
 
@@ -68,8 +89,12 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="*", default=[0], help="random_state values")
     parser.add_argument("--param", action="append", default=[], help="pipeline parameter KEY=VALUE")
     parser.add_argument("--name", default=None, help="result file suffix (default: the task)")
+    parser.add_argument("--low-resolution", action="store_true",
+                        help="start from skbcnn.pipeline.LOW_RESOLUTION (for 28-px images)")
+    parser.add_argument("--ensemble", type=int, default=1,
+                        help="soft-vote this many pipelines seeded random_state, random_state + 1, ...")
     args = parser.parse_args()
-    extra = parse_params(args.param)
+    extra = {**(LOW_RESOLUTION if args.low_resolution else {}), **parse_params(args.param)}
 
     rows = []
     if args.task == "busi":
@@ -80,7 +105,7 @@ def main():
         jobs = [(seed, fold, *splits[fold]) for seed in args.seeds for fold in args.folds]
         for seed, fold, train, test in jobs:
             params = {"cnn__random_state": seed, "augment__random_state": seed, **extra}
-            result = run(params, X[train], y[train], X[test], y[test])
+            result = run(params, X[train], y[train], X[test], y[test], args.ensemble)
             rows.append({"seed": seed, "fold": fold, **result})
             print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in rows[-1].items()}), flush=True)
         task = "busi_binary" if args.binary else "busi"
@@ -89,7 +114,7 @@ def main():
         val = load_medmnist(split="val", image_size=args.image_size)
         for seed in args.seeds:
             params = {"cnn__random_state": seed, "augment__random_state": seed, **extra}
-            result = run(params, train.images, train.target, val.images, val.target)
+            result = run(params, train.images, train.target, val.images, val.target, args.ensemble)
             rows.append({"seed": seed, **result})
             print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in rows[-1].items()}), flush=True)
         task = "breastmnist"
@@ -103,7 +128,7 @@ def main():
     out = Path(__file__).parent / "results" / f"accuracy_{args.name or task}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({
-        "task": task, "params": extra, "rows": rows, "summary": summary,
+        "task": task, "params": extra, "ensemble": args.ensemble, "rows": rows, "summary": summary,
         "machine": {"platform": platform.platform(), "python": platform.python_version()},
     }, indent=1))
 

@@ -19,7 +19,7 @@ from sklearn.model_selection import train_test_split
 
 from skbcnn import make_cnn_pipeline
 from skbcnn.datasets import make_synthetic_ultrasound
-from skbcnn.explain import grad_cam, localization_hit_rate
+from skbcnn.explain import find_target_layer, grad_cam, localization_hit_rate
 
 
 def main(argv=None):
@@ -72,6 +72,18 @@ def main(argv=None):
     print(f"hit rate (correctly classified, {int(correct.sum())} images): {hit_correct:.3f}")
     print(f"image-centre guess:         {hit_centre:.3f}")
     print(f"chance (mean lesion area):  {chance:.3f}")
+
+    # The same score at the last convolution of every block (the default
+    # layer is the deepest one whose maps are >= 1/4 of the input).
+    model = pipeline[-1].model_
+    default_layer = find_target_layer(model)
+    print("\nhit rate (predicted class) by layer:")
+    for layer in model.layers:
+        if layer.name.startswith("block") and layer.name.endswith(f"_act{pipeline[-1].convs_per_block}"):
+            hit = localization_hit_rate(grad_cam(pipeline, X_lesion, layer=layer.name), masks[lesion])
+            size = layer.output.shape[1]
+            mark = "  <- default" if layer.name == default_layer else ""
+            print(f"  {layer.name:<12} ({size} x {size}): {hit:.3f}{mark}")
 
 
 if __name__ == "__main__":

@@ -29,9 +29,20 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import EpochTimer, machine_info, markdown_table, median, print_machine, write_json  # noqa: E402
 
-ARCH = dict(conv_filters=(32, 64, 128), convs_per_block=1, kernel_size=3, pooling="max",
-            batch_norm=True, conv_dropout=0.0, global_pooling=True, dense_units=(128,),
-            dropout=0.3, activation="relu")
+# The architecture parameters shared by build_cnn and CNNClassifier, at
+# CNNClassifier's defaults, so the benchmark follows the default network.
+ARCH_PARAMS = ("conv_filters", "convs_per_block", "kernel_size", "pooling", "batch_norm",
+               "conv_dropout", "global_pooling", "dense_units", "dropout", "activation")
+
+
+def default_architecture():
+    from skbcnn import CNNClassifier
+
+    params = CNNClassifier().get_params()
+    return {name: params[name] for name in ARCH_PARAMS}
+
+
+ARCH = default_architecture()
 
 
 def load_data(args):
@@ -108,7 +119,7 @@ def main(argv=None):
     n_classes = len(classes)
     print_machine(info)
     print(f"data: {what}, {args.image_size} px, {n_classes} classes; batch {args.batch_size}, "
-          f"{args.epochs} epochs, default network {ARCH['conv_filters']}; "
+          f"{args.epochs} epochs, default network {ARCH['conv_filters']} x {ARCH['convs_per_block']}; "
           f"interleaved x{args.repeat} (ABBA order)\n")
 
     # Untimed warm-up of both paths (one-time process costs: TensorFlow's

@@ -545,8 +545,8 @@ def _add_data_options(parser, *, image_size=True, n_samples=600, random_state=0,
 
 def _add_training_options(parser):
     group = parser.add_argument_group("training")
-    group.add_argument("--epochs", type=int, default=60,
-                       help="maximum training epochs (default 60, the library default; early stopping)")
+    group.add_argument("--epochs", type=int, default=200,
+                       help="maximum training epochs (default 200, the library default; early stopping)")
     group.add_argument("--param", action="append", metavar="KEY=VALUE", default=[],
                        help="pipeline parameter, repeatable: cnn__learning_rate=0.0005, "
                             "cnn__conv_filters=[16,32], augment__rotation=10 (values read as JSON, "

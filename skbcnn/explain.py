@@ -34,8 +34,9 @@ def find_target_layer(model, *, min_fraction=0.25):
     normalisation and activation, before pooling; the last convolution if
     none is that large. Deeper maps are too coarse to point at a lesion: on
     the synthetic set (64 px) the peak of the third block's map falls inside
-    the lesion for 0.78 of held-out lesion images, that of the fourth block
-    (8 x 8 maps) for 0.40 (``benchmarks/bench_grad_cam.py``).
+    the lesion for 0.65 of held-out lesion images, that of the fourth block
+    (8 x 8 maps) for 0.38, the second block's for 0.53
+    (``benchmarks/bench_grad_cam.py``).
 
     Parameters
     ----------

@@ -19,7 +19,7 @@ def build_cnn(
     input_shape,
     n_classes,
     *,
-    conv_filters=(32, 64, 128, 256),
+    conv_filters=(16, 32, 64, 128),
     convs_per_block=2,
     kernel_size=3,
     pooling="max",
@@ -40,7 +40,7 @@ def build_cnn(
         ``(height, width, channels)`` of one image.
     n_classes : int
         Number of classes (>= 2).
-    conv_filters : sequence of int, default=(32, 64, 128, 256)
+    conv_filters : sequence of int, default=(16, 32, 64, 128)
         Filters of each convolution block; its length is the number of blocks.
         Each block ends with a 2x2 pooling, so it halves the image size.
     convs_per_block : int, default=2

@@ -1,9 +1,32 @@
 """The default end-to-end pipeline: enhancement, denoising, normalisation,
 augmentation and the CNN, as a plain scikit-learn ``Pipeline``."""
 
+from types import MappingProxyType
+
 from sklearn.pipeline import Pipeline
 
-__all__ = ["make_cnn_pipeline"]
+__all__ = ["LOW_RESOLUTION", "make_cnn_pipeline"]
+
+#: Parameters for small images such as MedMNIST's 28 x 28 arrays:
+#: ``make_cnn_pipeline(**LOW_RESOLUTION)``. CLAHE tiles, a 3x3 median and
+#: geometric augmentation erase a lesion at 28 px; a wider network trained
+#: for fewer epochs at a constant rate, without class weights, did best on
+#: BreastMNIST (validation accuracy 0.889, AUC 0.946 over three seeds; see
+#: the benchmarks page). Read-only: copy it to change a value,
+#: ``{**LOW_RESOLUTION, "cnn__epochs": 30}``.
+LOW_RESOLUTION = MappingProxyType({
+    "enhance__method": "none",
+    "denoise__method": "none",
+    "normalize__method": "dataset",
+    "augment__rotation": 0,
+    "augment__zoom": 0,
+    "augment__shift": 0,
+    "cnn__conv_filters": (32, 64, 128, 256),
+    "cnn__epochs": 60,
+    "cnn__patience": 15,
+    "cnn__lr_schedule": None,
+    "cnn__class_weight": None,
+})
 
 
 def make_cnn_pipeline(*, memory=None, verbose=False, **params):
@@ -49,6 +72,13 @@ def make_cnn_pipeline(*, memory=None, verbose=False, **params):
     ['enhance', 'denoise', 'normalize', 'augment', 'cnn']
     >>> pipe.get_params()["cnn__epochs"]
     5
+
+    For small images (MedMNIST, 28 px), start from the low-resolution
+    parameters:
+
+    >>> from skbcnn.pipeline import LOW_RESOLUTION
+    >>> make_cnn_pipeline(**LOW_RESOLUTION).get_params()["enhance__method"]
+    'none'
     """
     from .augmentation import ImageAugmenter
     from .classifier import CNNClassifier

@@ -287,3 +287,16 @@ def test_no_partial_fit():
     assert not hasattr(clf, "partial_fit")
     with pytest.raises(AttributeError, match="use warm_start=True"):
         clf.partial_fit  # noqa: B018
+
+
+def test_low_resolution_parameters_apply_and_train_on_28px_images():
+    from skbcnn import make_cnn_pipeline
+    from skbcnn.datasets import make_synthetic_ultrasound
+    from skbcnn.pipeline import LOW_RESOLUTION
+
+    params = make_cnn_pipeline(**LOW_RESOLUTION).get_params()
+    assert {key: params[key] for key in LOW_RESOLUTION} == LOW_RESOLUTION
+    X, y = make_synthetic_ultrasound(40, image_size=28, random_state=0, return_X_y=True)
+    tiny = {"cnn__conv_filters": (4, 8), "cnn__dense_units": (8,), "cnn__epochs": 2, "cnn__random_state": 0}
+    pipe = make_cnn_pipeline(**{**LOW_RESOLUTION, **tiny}).fit(X, y)
+    assert pipe.predict_proba(X).shape == (40, 3)
