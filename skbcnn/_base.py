@@ -30,10 +30,14 @@ class ImageTransformer(TransformerMixin, BaseEstimator):
         self : object
             The fitted transformer.
         """
+        self._check_fit_input(X)
+        return self
+
+    def _check_fit_input(self, X):
         self._validate_params()
         images = check_images(X)
         check_image_shape(self, images, reset=True)
-        return self
+        return images
 
     def _check_transform_input(self, X):
         check_is_fitted(self)

@@ -627,9 +627,9 @@ class IntensityNormalizer(ImageTransformer):
         self : object
             The fitted normaliser.
         """
-        super().fit(X)
+        images = self._check_fit_input(X)
         if self.method == "dataset":
-            images = as_float_images(check_images(X))
+            images = as_float_images(images)
             # Statistics over images, height and width; channels kept apart.
             axes = (0, 1, 2)
             self.mean_ = np.atleast_1d(images.mean(axis=axes, dtype=np.float64))
