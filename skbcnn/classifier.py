@@ -109,7 +109,7 @@ class CNNClassifier(KerasClassifier):
         Mini-batch size for training and prediction.
     epochs : int, default=200
         Maximum number of training epochs (early stopping usually ends
-        training sooner: after 85-177 epochs on BUSI).
+        training sooner: after 62-177 epochs on BUSI).
     validation_split : float, default=0.1
         Fraction of the training images held out, **stratified and shuffled**
         (unlike Keras, which takes the last, unshuffled rows), to monitor
