@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._tf_memory import build_optimizer, forget_traced_custom_gradients
 from ._validation import as_float_images, check_images
-from .models import build_cnn
+from .models import BACKBONES, build_cnn, build_pretrained_cnn
 
 __all__ = ["CNNClassifier"]
 
@@ -73,6 +73,19 @@ class CNNClassifier(KerasClassifier):
         A model-building function or model, as in scikeras. Default (``None``):
         :func:`skbcnn.models.build_cnn` with the architecture parameters below,
         which are then ignored for a user model.
+    backbone : str, optional
+        Transfer learning: the name of an ImageNet-pretrained
+        ``keras.applications`` network (one of
+        :data:`skbcnn.models.BACKBONES`: ``"efficientnetv2_b0"``,
+        ``"mobilenet_v3_small"``, ``"mobilenet_v3_large"``) whose
+        convolutional part replaces the convolution blocks; the head
+        (``dense_units``, ``dropout``, ``activation``) stays. See
+        :func:`skbcnn.models.build_pretrained_cnn`. Default (``None``):
+        skbcnn's own network, trained from scratch.
+    backbone_weights : "imagenet", str, pathlib.Path or None, default="imagenet"
+        Weights of the ``backbone``: Keras' ImageNet weights (downloaded
+        once into ``~/.keras/models``), the path of that file for a machine
+        without network access, or ``None`` (random initialisation).
     conv_filters : sequence of int, default=(16, 32, 64, 128)
         Filters of each convolution block; its length is the number of blocks.
         (Twice as many filters per block trained 2.2 times slower per epoch
@@ -187,6 +200,8 @@ class CNNClassifier(KerasClassifier):
         self,
         model=None,
         *,
+        backbone=None,
+        backbone_weights="imagenet",
         conv_filters=(16, 32, 64, 128),
         convs_per_block=2,
         kernel_size=3,
@@ -239,6 +254,8 @@ class CNNClassifier(KerasClassifier):
             callbacks=callbacks,
             **kwargs,
         )
+        self.backbone = backbone
+        self.backbone_weights = backbone_weights
         self.conv_filters = conv_filters
         self.convs_per_block = convs_per_block
         self.kernel_size = kernel_size
@@ -316,6 +333,12 @@ class CNNClassifier(KerasClassifier):
         for name in ("early_stopping", "tta", "batch_norm", "global_pooling"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(f"{name} must be True or False; got {getattr(self, name)!r}.")
+        if self.backbone is not None and self.backbone not in BACKBONES:
+            raise ValueError(f"backbone must be None or one of {sorted(BACKBONES)}; got {self.backbone!r}.")
+        if self.backbone_weights not in (None, "imagenet") and not isinstance(self.backbone_weights, (str, os.PathLike)):
+            raise ValueError(
+                f"backbone_weights must be 'imagenet', None or the path of a weights file; got {self.backbone_weights!r}."
+            )
         if self.lr_schedule not in (None, "plateau", "cosine"):
             raise ValueError(f"lr_schedule must be None, 'plateau' or 'cosine'; got {self.lr_schedule!r}.")
         if self.pooling not in ("max", "avg"):
@@ -374,22 +397,35 @@ class CNNClassifier(KerasClassifier):
         sigmoid_output = loss in ("binary_crossentropy", keras.losses.binary_crossentropy) or (
             isinstance(loss, keras.losses.BinaryCrossentropy)
         )
-        model = build_cnn(
-            meta["X_shape_"][1:],
-            n_classes,
-            conv_filters=_int_tuple(self.conv_filters),
-            convs_per_block=self.convs_per_block,
-            kernel_size=self.kernel_size,
-            pooling=self.pooling,
-            batch_norm=self.batch_norm,
-            conv_dropout=self.conv_dropout,
-            global_pooling=self.global_pooling,
-            dense_units=_int_tuple(self.dense_units),
-            dropout=self.dropout,
-            activation=self.activation,
-            sigmoid_output=sigmoid_output,
-            seed=self._seed,
-        )
+        if self.backbone is not None:
+            model = build_pretrained_cnn(
+                meta["X_shape_"][1:],
+                n_classes,
+                backbone=self.backbone,
+                weights=self.backbone_weights,
+                dense_units=_int_tuple(self.dense_units),
+                dropout=self.dropout,
+                activation=self.activation,
+                sigmoid_output=sigmoid_output,
+                seed=self._seed,
+            )
+        else:
+            model = build_cnn(
+                meta["X_shape_"][1:],
+                n_classes,
+                conv_filters=_int_tuple(self.conv_filters),
+                convs_per_block=self.convs_per_block,
+                kernel_size=self.kernel_size,
+                pooling=self.pooling,
+                batch_norm=self.batch_norm,
+                conv_dropout=self.conv_dropout,
+                global_pooling=self.global_pooling,
+                dense_units=_int_tuple(self.dense_units),
+                dropout=self.dropout,
+                activation=self.activation,
+                sigmoid_output=sigmoid_output,
+                seed=self._seed,
+            )
         optimizer = compile_kwargs["optimizer"]
         if "optimizer__learning_rate" not in self.get_params():
             optimizer.learning_rate = self.learning_rate
