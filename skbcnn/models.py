@@ -276,7 +276,8 @@ def build_pretrained_cnn(
         raise OSError(
             f"Could not load the ImageNet weights of the {backbone} backbone: {error}. Keras downloads "
             "them once into ~/.keras/models ($KERAS_HOME); without network access, copy the file there "
-            "from a machine that has it, or pass its path as the weights, or use weights=None."
+            "from a machine that has it, or pass its path (CNNClassifier's backbone_weights), or train "
+            "from random weights (backbone_weights=None)."
         ) from error
     if weights is not None:
         for layer in base.layers:
