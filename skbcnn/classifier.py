@@ -335,9 +335,10 @@ class CNNClassifier(KerasClassifier):
                 raise ValueError(f"{name} must be True or False; got {getattr(self, name)!r}.")
         if self.backbone is not None and self.backbone not in BACKBONES:
             raise ValueError(f"backbone must be None or one of {sorted(BACKBONES)}; got {self.backbone!r}.")
-        if self.backbone_weights not in (None, "imagenet") and not isinstance(self.backbone_weights, (str, os.PathLike)):
+        if not (self.backbone_weights is None or isinstance(self.backbone_weights, (str, os.PathLike))):
             raise ValueError(
-                f"backbone_weights must be 'imagenet', None or the path of a weights file; got {self.backbone_weights!r}."
+                "backbone_weights must be 'imagenet', None or the path of a weights file; "
+                f"got {self.backbone_weights!r}."
             )
         if self.lr_schedule not in (None, "plateau", "cosine"):
             raise ValueError(f"lr_schedule must be None, 'plateau' or 'cosine'; got {self.lr_schedule!r}.")
@@ -397,21 +398,16 @@ class CNNClassifier(KerasClassifier):
         sigmoid_output = loss in ("binary_crossentropy", keras.losses.binary_crossentropy) or (
             isinstance(loss, keras.losses.BinaryCrossentropy)
         )
+        shape = meta["X_shape_"][1:]
+        head = dict(dense_units=_int_tuple(self.dense_units), dropout=self.dropout, activation=self.activation,
+                    sigmoid_output=sigmoid_output, seed=self._seed)
         if self.backbone is not None:
             model = build_pretrained_cnn(
-                meta["X_shape_"][1:],
-                n_classes,
-                backbone=self.backbone,
-                weights=self.backbone_weights,
-                dense_units=_int_tuple(self.dense_units),
-                dropout=self.dropout,
-                activation=self.activation,
-                sigmoid_output=sigmoid_output,
-                seed=self._seed,
+                shape, n_classes, backbone=self.backbone, weights=self.backbone_weights, **head
             )
         else:
             model = build_cnn(
-                meta["X_shape_"][1:],
+                shape,
                 n_classes,
                 conv_filters=_int_tuple(self.conv_filters),
                 convs_per_block=self.convs_per_block,
@@ -420,11 +416,7 @@ class CNNClassifier(KerasClassifier):
                 batch_norm=self.batch_norm,
                 conv_dropout=self.conv_dropout,
                 global_pooling=self.global_pooling,
-                dense_units=_int_tuple(self.dense_units),
-                dropout=self.dropout,
-                activation=self.activation,
-                sigmoid_output=sigmoid_output,
-                seed=self._seed,
+                **head,
             )
         optimizer = compile_kwargs["optimizer"]
         if "optimizer__learning_rate" not in self.get_params():

@@ -254,7 +254,9 @@ def build_pretrained_cnn(
         )
     if weights is not None and weights != "imagenet":
         if not Path(weights).is_file():
-            raise ValueError(f"weights must be 'imagenet', None or the path of a weights file; {weights!r} is not a file.")
+            raise ValueError(
+                f"weights must be 'imagenet', None or the path of a weights file; {weights!r} is not a file."
+            )
         weights = str(weights)
     if sigmoid_output is None:
         sigmoid_output = n_classes == 2
