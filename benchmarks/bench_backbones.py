@@ -64,7 +64,7 @@ def main():
             files = {name: weights_file(name, size, folder) for name in variants if name is not None}
             walls = {name: [] for name in variants}
             cpus = {name: [] for name in variants}
-            params = {name: {} for name in variants}
+            params = {}
             for round_ in range(args.repeat):
                 for name in variants:
                     timer = EpochTimer.make()
