@@ -135,3 +135,30 @@ class EpochTimer:
                 self.cpu_times.append(time.process_time() - self._cpu)
 
         return _EpochTimer()
+
+
+def busi_folds(y, classes, *, split="group", n_splits=5):
+    """The BUSI cross-validation folds every accuracy benchmark uses.
+
+    ``split="group"`` (default): ``StratifiedGroupKFold`` on near-duplicate
+    groups (:func:`skbcnn.datasets.group_near_duplicates`, computed on the
+    images loaded at 64 px so that the folds do not depend on the size a
+    benchmark trains at); ``"file"``: the earlier ``StratifiedKFold`` by
+    file, which puts copies of an image on both sides. Returns
+    ``(folds, groups)``: a list of (train, test) index pairs and the group
+    id of each image (``None`` for ``"file"``).
+    """
+    import numpy as np
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+    from skbcnn._config import get_data_home
+    from skbcnn.datasets import group_near_duplicates, load_busi
+
+    if split == "file":
+        return list(StratifiedKFold(n_splits, shuffle=True, random_state=0).split(np.zeros(len(y)), y)), None
+    small, y_small = load_busi(get_data_home() / "busi256", classes=classes, image_size=64, return_X_y=True)
+    if not np.array_equal(y_small, y):
+        raise RuntimeError("busi_folds: y does not match the BUSI images in load order.")
+    groups = group_near_duplicates(small)
+    splitter = StratifiedGroupKFold(n_splits, shuffle=True, random_state=0)
+    return list(splitter.split(small, y, groups)), groups

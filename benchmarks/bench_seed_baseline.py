@@ -4,29 +4,30 @@ The issue's reference point: "three to four conv/pool blocks, dropout,
 dense, softmax, 128 px, 30 epochs reaches about 0.75 accuracy on BUSI".
 This script trains exactly such a network with nothing but Keras (images
 scaled to [0, 1], no enhancement, no augmentation, no class weights, no
-early stopping) on the stratified 5-fold split that ``bench_accuracy.py``
-uses, so the two tables compare like with like.
+early stopping) on the 5 folds that ``bench_accuracy.py`` uses (grouped by
+near-duplicates by default, ``--split file`` for the by-file folds), so the
+tables compare like with like.
 
     python benchmarks/bench_seed_baseline.py                 # 5 folds, 3 classes, 128 px
     python benchmarks/bench_seed_baseline.py --binary        # benign vs malignant
     python benchmarks/bench_seed_baseline.py --folds 0 --epochs 1   # smoke run
 
-Writes ``results/accuracy_seed_baseline[_binary].json``.
+Writes ``results/accuracy_seed_baseline[_binary][_by_file].json``.
 """
 
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 
 import keras
 import numpy as np
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_score
-from sklearn.model_selection import StratifiedKFold
 
 from skbcnn._config import get_data_home
 from skbcnn.datasets import load_busi
+
+from _common import busi_folds, machine_info
 
 
 def seed_cnn(input_shape, n_classes):
@@ -53,12 +54,13 @@ def main():
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--folds", type=int, nargs="*", default=[0, 1, 2, 3, 4])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--split", choices=["group", "file"], default="group")
     args = parser.parse_args()
 
     classes = ("benign", "malignant") if args.binary else ("benign", "malignant", "normal")
     X, y = load_busi(get_data_home() / "busi256", classes=classes, image_size=args.image_size, return_X_y=True)
     X = X[..., np.newaxis].astype("float32") / 255.0
-    splits = list(StratifiedKFold(5, shuffle=True, random_state=0).split(X, y))
+    splits, _ = busi_folds(y, classes, split=args.split)
     rows = []
     for fold in args.folds:
         train, test = splits[fold]
@@ -81,12 +83,11 @@ def main():
     summary = {key: {"mean": float(np.mean([r[key] for r in rows])), "std": float(np.std([r[key] for r in rows]))}
                for key in ("accuracy", "balanced_accuracy", "roc_auc", "seconds")}
     print("\nseed baseline: " + ", ".join(f"{k} {v['mean']:.3f} +- {v['std']:.3f}" for k, v in summary.items()))
-    name = "seed_baseline_binary" if args.binary else "seed_baseline"
+    name = "seed_baseline" + ("_binary" if args.binary else "") + ("_by_file" if args.split == "file" else "")
     out = Path(__file__).parent / "results" / f"accuracy_{name}.json"
     out.write_text(json.dumps({
         "task": name, "image_size": args.image_size, "epochs": args.epochs, "rows": rows, "summary": summary,
-        "machine": {"platform": platform.platform(), "python": platform.python_version(),
-                    "keras": keras.__version__},
+        "split": args.split, "machine": machine_info(),
     }, indent=1))
 
 

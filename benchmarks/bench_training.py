@@ -96,7 +96,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="256 images, 2 repeats")
     parser.add_argument("--busi", action="store_true",
-                        help="BUSI (../shared/data/busi256) instead of synthetic images")
+                        help="BUSI ($SKBCNN_DATA/busi256) instead of synthetic images")
     parser.add_argument("--n-images", type=int, default=None)
     parser.add_argument("--image-size", type=int, default=None)
     parser.add_argument("--epochs", type=int, default=4)

@@ -52,8 +52,8 @@ if QUICK:
     params.update(cnn__epochs=3, cnn__conv_filters=(8, 16), cnn__dense_units=(16,))
 else:
     params.update(cnn__epochs=25, cnn__conv_filters=(16, 32, 64))
-binary = make_cnn_pipeline(**params).fit(X_train[lesion_train], y_train[lesion_train])
-multi = make_cnn_pipeline(**params).fit(X_train, y_train)
+binary = make_cnn_pipeline("from_scratch", **params).fit(X_train[lesion_train], y_train[lesion_train])
+multi = make_cnn_pipeline("from_scratch", **params).fit(X_train, y_train)
 print("binary classes:", [str(c) for c in binary.classes_], "output units:", binary[-1].model_.output_shape[-1])
 print("3-class classes:", [str(c) for c in multi.classes_], "output units:", multi[-1].model_.output_shape[-1])
 

@@ -75,7 +75,8 @@ plt.show()
 # ------------------------------------
 # Given a :class:`~sklearn.pipeline.Pipeline`, ``plot_enhancement`` applies
 # the steps one after the other: CLAHE, then the median filter, then the
-# per-image z-score (shown rescaled for display).
-pipe = make_cnn_pipeline()
+# per-image z-score (shown rescaled for display), as in the ``"from_scratch"``
+# recipe (the pretrained recipe leaves the first two out).
+pipe = make_cnn_pipeline("from_scratch")
 fig = plots.plot_enhancement(image, pipe[:3])
 plt.show()

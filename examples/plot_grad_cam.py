@@ -34,7 +34,7 @@ print(f"data: synthetic ultrasound with lesion masks, {n_images} images of {size
 params = dict(cnn__random_state=1, augment__random_state=1)
 if QUICK:
     params.update(cnn__epochs=3, cnn__conv_filters=(8, 16), cnn__dense_units=(16,))
-pipe = make_cnn_pipeline(**params).fit(X_train, y_train)
+pipe = make_cnn_pipeline("from_scratch", **params).fit(X_train, y_train)
 y_pred = pipe.predict(X_test)
 print(f"held-out accuracy: {np.mean(y_pred == y_test):.2f}")
 

@@ -56,6 +56,7 @@ print(f"data: {source}: {len(X)} images of {size} px")
 # in quick mode 2 x 2).
 cache = tempfile.mkdtemp(prefix="skbcnn-cache-")
 pipe = make_cnn_pipeline(
+    "from_scratch",  # skbcnn's own small network: quick to search
     memory=Memory(cache, verbose=0),
     cnn__conv_filters=(8, 16),
     cnn__dense_units=(16,),

@@ -4,13 +4,11 @@ Saving a model and reloading it elsewhere
 
 Two ways to keep a fitted pipeline:
 
-* :func:`skbcnn.save` / :func:`skbcnn.load`: one file, a joblib pickle
-  behind a header with library versions and a SHA-256 checksum. Exact, works
-  for anything picklable; only load files you trust (unpickling can run
-  code).
+* :func:`skbcnn.save` / :func:`skbcnn.load`: one file with a header (library
+  versions), a JSON description and the Keras network under one SHA-256
+  checksum; no pickle, so it is safe to open a file from someone else.
 * :func:`skbcnn.sharing.export_model` / :func:`skbcnn.sharing.import_model`:
-  a folder with a JSON description and the Keras network, no pickle at all,
-  for models that travel.
+  the same description and network as a folder of two files.
 
 Both are reloaded here in a *fresh Python process*, as a deployment would,
 and give the same predictions as the model that was trained.
@@ -55,7 +53,7 @@ X_train, X_test, y_train, y_test = train_test_split(
     stratify=y, random_state=0)
 print(f"data: {source}: {len(X_train)} training and {len(X_test)} test images of {size} px")
 
-pipe = make_cnn_pipeline(cnn__epochs=2 if QUICK else 15, cnn__conv_filters=(8, 16),
+pipe = make_cnn_pipeline("from_scratch", cnn__epochs=2 if QUICK else 15, cnn__conv_filters=(8, 16),
                          cnn__dense_units=(16,), cnn__random_state=0, augment__random_state=0)
 pipe.fit(X_train, y_train)
 proba = pipe.predict_proba(X_test)
@@ -67,9 +65,9 @@ proba = pipe.predict_proba(X_test)
 # its checksum verified) without unpickling anything.
 folder = Path(tempfile.mkdtemp(prefix="skbcnn-models-"))
 model_file = skbcnn.save(pipe, folder / "busi.skbcnn")
-header, _ = read_header(model_file)
+header, members = read_header(model_file)
 print(f"{model_file.name}: {model_file.stat().st_size / 1024:.0f} KiB, {header['estimator']},",
-      f"sha256 {header['payload_sha256'][:12]}..., versions {header['versions']}")
+      f"{header['content']} content {sorted(members)}, versions {header['versions']}")
 
 export_dir = export_model(pipe, folder / "busi-export")
 for file in sorted(export_dir.iterdir()):

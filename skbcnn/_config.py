@@ -9,17 +9,22 @@ DATA_ENV_VAR = "SKBCNN_DATA"
 def get_data_home():
     """Return the folder that holds real data sets.
 
-    The environment variable ``SKBCNN_DATA`` wins; otherwise ``../shared/data``
-    relative to the current working directory (the layout of a development
-    checkout), then relative to the source tree.
+    ``$SKBCNN_DATA`` when set, else ``~/skbcnn_data`` (a per-user folder, as
+    scikit-learn's ``~/scikit_learn_data``); never a path relative to the
+    working directory. The folder need not exist.
+
+    Returns
+    -------
+    path : pathlib.Path
+        The data folder.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from skbcnn._config import get_data_home
+    >>> isinstance(get_data_home(), Path)
+    True
     """
     if os.environ.get(DATA_ENV_VAR):
         return Path(os.environ[DATA_ENV_VAR]).expanduser()
-    candidates = [
-        Path.cwd() / ".." / "shared" / "data",
-        Path(__file__).resolve().parents[2] / "shared" / "data",
-    ]
-    for candidate in candidates:
-        if candidate.is_dir():
-            return candidate.resolve()
-    return candidates[0]
+    return Path.home() / "skbcnn_data"

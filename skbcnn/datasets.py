@@ -5,9 +5,12 @@ Every loader returns a :class:`sklearn.utils.Bunch` with ``images`` (uint8,
 ``target`` (int indices into ``target_names``), ``target_names``,
 ``filenames`` and ``DESCR``; or ``(images, target)`` with ``return_X_y=True``.
 
-Image files are decoded with Pillow. A file whose header announces more than
-:data:`MAX_IMAGE_PIXELS` pixels is refused *before* its pixels are decoded,
-so a decompression bomb cannot allocate gigabytes.
+Image files are decoded with Pillow. Only regular files are opened (a named
+pipe or a device named like an image is skipped or refused, never read). A
+file whose header announces more than :data:`MAX_IMAGE_PIXELS` pixels is
+refused *before* its pixels are decoded, so a decompression bomb cannot
+allocate gigabytes, and an image much larger than the requested size is
+decoded in reduced form. BUSI masks go through the same checks.
 
 This module does not import TensorFlow.
 """
@@ -15,6 +18,7 @@ This module does not import TensorFlow.
 import glob
 import os
 import re
+import stat
 import warnings
 from pathlib import Path
 
@@ -29,6 +33,7 @@ __all__ = [
     "load_image_folder",
     "load_busi",
     "load_medmnist",
+    "group_near_duplicates",
     "make_synthetic_ultrasound",
     "IMAGE_EXTENSIONS",
     "BREAKHIS_PATIENT",
@@ -38,6 +43,7 @@ __all__ = [
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 
 #: Largest image (width x height) a loader decodes; larger files are refused.
+#: Set ``skbcnn.datasets.MAX_IMAGE_PIXELS`` to change it (also for ``n_jobs``).
 MAX_IMAGE_PIXELS = 64_000_000
 
 #: Patient id in BreakHis file names, e.g. ``SOB_B_A-14-22549AB-40-001.png``
@@ -123,23 +129,55 @@ def _resize(pixels, size, *, order=1):
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
-def _read_image(path, size, color):
-    """Decode one file; every failure becomes an :class:`ImageReadError`."""
+def _decode_pixels(path, size=None, max_pixels=None):
+    """Decode one image file into uint8 pixels, grey ``(H, W)`` or RGB ``(H, W, 3)``.
+
+    Only regular files are opened (a named pipe would block forever, a
+    device could be endless). The size announced in the header is checked
+    against ``max_pixels`` (default :data:`MAX_IMAGE_PIXELS`) before any
+    pixel is decoded. When ``size`` (height, width) is much smaller than the
+    image, it is decoded in reduced form (JPEG: DCT scaling with
+    ``draft``; others: ``reduce``, a box filter) to about four times
+    ``size``, which the anti-aliased resize then brings to ``size``: a
+    large image costs little more time and memory than its file's pixels.
+    Every failure becomes an :class:`ImageReadError` naming the file.
+    """
     from PIL import Image, UnidentifiedImageError
 
+    limit = MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
     too_large = (
-        f"{path}: image is larger than the limit of {MAX_IMAGE_PIXELS} pixels "
+        f"{path}: image is larger than the limit of {limit} pixels "
         "(skbcnn.datasets.MAX_IMAGE_PIXELS); refusing to decode it (possible decompression bomb)."
     )
     try:
-        with Image.open(path) as image:
+        # O_NONBLOCK: opening a named pipe must not wait for a writer.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise ImageReadError(f"{path}: cannot open the file ({exc.strerror}).") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ImageReadError(f"{path}: not a regular file (a named pipe, socket or device); refusing to read it.")
+    try:
+        with os.fdopen(fd, "rb") as file, warnings.catch_warnings():
+            # Pillow warns above its own limit; ours is lower and refuses below.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(file)
             # Only the header has been read so far: check the size before decoding.
             width, height = image.size
-            if width * height > MAX_IMAGE_PIXELS:
+            if width * height > limit:
                 raise ImageReadError(f"{too_large} It announces {width}x{height} pixels.")
             if width == 0 or height == 0:
                 raise ImageReadError(f"{path}: image has zero size ({width}x{height}).")
+            if size is not None and _reduction(image.size, size) >= 2:
+                image.draft(image.mode, (4 * size[1], 4 * size[0]))  # JPEG only; a no-op otherwise
             image.load()
+            factor = 1 if size is None else _reduction(image.size, size)
+            if factor >= 2:
+                # modes reduce() does not take; "I" keeps the 16-bit values (same scaling)
+                converted = {"1": "L", "P": "RGB", "I;16": "I", "I;16B": "I", "I;16L": "I"}
+                if image.mode in converted:
+                    image = image.convert(converted[image.mode])
+                image = image.reduce(factor)
             pixels = _pixels_as_uint8(image)
     except ImageReadError:
         raise
@@ -149,15 +187,27 @@ def _read_image(path, size, color):
         raise ImageReadError(f"{path}: not an image file Pillow can read.") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageReadError(f"{path}: corrupt or truncated image ({exc}).") from None
-    return _resize(_convert_color(pixels, color), size)
+    return pixels
+
+
+def _reduction(image_size, size):
+    """Integer factor that shrinks a (width, height) image to no less than 4x ``size``."""
+    return min(image_size[0] // size[1], image_size[1] // size[0]) // 4
+
+
+def _read_image(path, size, color, max_pixels=None):
+    """Decode one file at ``size`` and ``color``; every failure becomes an :class:`ImageReadError`."""
+    return _resize(_convert_color(_decode_pixels(path, size, max_pixels), color), size)
 
 
 def _read_images(paths, size, color, *, on_error, n_jobs, verbose):
     """Decode files in parallel; returns the stacked images and kept indices."""
 
+    limit = MAX_IMAGE_PIXELS  # read here: joblib's worker processes see the module's default
+
     def read_or_error(path):
         try:
-            return _read_image(path, size, color)
+            return _read_image(path, size, color, limit)
         except ImageReadError as exc:
             return exc
 
@@ -292,9 +342,10 @@ def load_image_folder(
     extensions : tuple of str, default=IMAGE_EXTENSIONS
         File name endings (case-insensitive) that count as images.
     on_error : {"raise", "skip"}, default="raise"
-        What to do with corrupt, truncated, oversized or non-image files:
-        raise an error naming the file, or leave them out with a warning
-        (their paths go to ``skipped``).
+        What to do with corrupt, truncated, oversized or non-image files,
+        and with named pipes, sockets or devices (never opened): raise an
+        error naming the file, or leave them out with a warning (their
+        paths go to ``skipped``).
     n_jobs : int, default=None
         Files decoded in parallel with joblib.
     verbose : bool, default=False
@@ -414,10 +465,12 @@ def _busi_root(path):
     return root
 
 
-def _busi_mask(image_path, size):
-    """Union of an image's BUSI mask files (``_mask``, ``_mask_1``, ...)."""
-    from PIL import Image
+def _busi_mask(image_path, size, max_pixels=None):
+    """Union of an image's BUSI mask files (``_mask``, ``_mask_1``, ...).
 
+    Masks are decoded like images (regular files only, the pixel limit,
+    reduced decoding); a bad one raises an :class:`ImageReadError` naming it.
+    """
     image_path = Path(image_path)
     candidates = image_path.parent.glob(f"{glob.escape(image_path.stem)}_mask*{image_path.suffix}")
     mask_files = sorted(m for m in candidates if _MASK_SUFFIX.search(m.stem))
@@ -425,10 +478,9 @@ def _busi_mask(image_path, size):
         raise ValueError(f"load_busi: no mask file for {image_path} (expected {image_path.stem}_mask.png).")
     union = None
     for mask_file in mask_files:
-        with Image.open(mask_file) as mask:
-            pixels = np.asarray(mask.convert("L")) > 127
+        pixels = _resize(_convert_color(_decode_pixels(mask_file, size, max_pixels), "grey") > 127, size)
         union = pixels if union is None else union | pixels
-    return _resize(union, size)
+    return union
 
 
 def load_busi(
@@ -508,7 +560,7 @@ def load_busi(
     if return_masks:
         size = data.images.shape[1:3]
         data.masks = np.stack(
-            Parallel(n_jobs=n_jobs)(delayed(_busi_mask)(f, size) for f in data.filenames)
+            Parallel(n_jobs=n_jobs)(delayed(_busi_mask)(f, size, MAX_IMAGE_PIXELS) for f in data.filenames)
         )
     counts = ", ".join(f"{c} ({int((data.target == i).sum())})" for i, c in enumerate(data.target_names))
     data.DESCR = _BUSI_DESCR.format(root=root, n=len(data.images), shape=data.images.shape[1:], counts=counts)
@@ -643,3 +695,80 @@ def load_medmnist(path=None, *, split="train", image_size=None, color="grey", re
         filenames=np.asarray([f"{split}_{i}" for i in range(len(images))]),
         DESCR=_MEDMNIST_DESCR.format(path=path, split=split, n=len(images), shape=images.shape[1:], counts=counts),
     )
+
+
+def group_near_duplicates(images, *, size=64, threshold=0.95):
+    """Group ids that keep near-duplicate images together.
+
+    Some data sets hold the same lesion more than once (other frames,
+    crops or re-exports; BUSI has many). Cross-validation folds split by
+    file then put copies on both sides and inflate every score. Use these
+    ids as ``groups`` of a group-aware splitter
+    (:class:`sklearn.model_selection.StratifiedGroupKFold`) and of
+    ``CNNClassifier.fit`` (whose early-stopping hold-out then keeps them
+    together too).
+
+    Two images are near-duplicates when their grey versions, shrunk to
+    ``size`` x ``size`` pixels, have a Pearson correlation above
+    ``threshold``; groups are the connected components of that relation
+    (transitive: if A ~ B and B ~ C, all three share a group).
+
+    Parameters
+    ----------
+    images : array-like of shape (n_samples, H, W) or (n_samples, H, W, C)
+        The images (any dtype; RGB is averaged to grey).
+    size : int, default=64
+        Side of the shrunk images that are compared.
+    threshold : float, default=0.95
+        Correlation above which two images are near-duplicates, in (0, 1].
+
+    Returns
+    -------
+    groups : ndarray of shape (n_samples,)
+        Integer group ids, numbered in order of first appearance; images
+        without a near-duplicate get a group of their own. A constant image
+        (no contrast) is alone in its group.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbcnn.datasets import group_near_duplicates
+    >>> rng = np.random.default_rng(0)
+    >>> a, b = rng.random((2, 32, 32))
+    >>> group_near_duplicates(np.stack([a, b, a + 0.01, a[::-1]])).tolist()
+    [0, 1, 0, 2]
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from skimage.transform import resize
+
+    images = np.asarray(images)
+    if images.ndim not in (3, 4) or len(images) == 0:
+        raise ValueError(
+            f"group_near_duplicates expects a non-empty stack of images (n, H, W) or (n, H, W, C); "
+            f"got shape {images.shape}."
+        )
+    if not (isinstance(size, (int, np.integer)) and size >= 2):
+        raise ValueError(f"size must be an integer >= 2; got {size!r}.")
+    if not (isinstance(threshold, (int, float, np.floating)) and 0 < threshold <= 1):
+        raise ValueError(f"threshold must be in (0, 1]; got {threshold!r}.")
+    grey = images.mean(axis=-1, dtype=np.float32) if images.ndim == 4 else images.astype(np.float32)
+    if not np.isfinite(grey).all():
+        raise ValueError("group_near_duplicates: the images contain NaN or infinite values.")
+    small = np.stack([resize(im, (size, size), anti_aliasing=True) for im in grey])
+    flat = small.reshape(len(small), -1).astype(np.float64)
+    flat -= flat.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(flat, axis=1, keepdims=True)
+    flat = np.divide(flat, norms, out=np.zeros_like(flat), where=norms > 0)
+    rows, cols = [], []
+    for start in range(0, len(flat), 1024):  # bounded memory for large sets
+        i, j = np.nonzero(flat[start:start + 1024] @ flat.T > threshold)
+        rows.append(i + start)
+        cols.append(j)
+    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(len(flat),) * 2)
+    _, labels = connected_components(graph, directed=False)
+    # renumber in order of first appearance, so the ids do not depend on scipy
+    _, first = np.unique(labels, return_index=True)
+    order = np.argsort(np.argsort(first))
+    return order[labels]

@@ -1,4 +1,4 @@
-"""Reading a search's ``cv_results_`` as a table, without pandas.
+"""Reading a search's ``cv_results_`` as a table and a CSV file, without pandas.
 
 The searches themselves are scikit-learn's own (``GridSearchCV``,
 ``RandomizedSearchCV``, ``HalvingGridSearchCV``, ...): the pipeline of
@@ -8,6 +8,7 @@ table and a CSV file.
 """
 
 import csv
+import json
 from pathlib import Path
 
 import numpy as np
@@ -129,8 +130,41 @@ def format_cv_results(search_or_results, *, top=10, digits=3):
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in table)
 
 
+def _csv_cell(value):
+    """A ``cv_results_`` entry as a CSV cell: numbers and text as they are,
+    sequences and dicts as JSON, masked (parameter not in this grid) empty."""
+    value = _plain(value)
+    if value is None:
+        return ""
+    if isinstance(value, (tuple, list, dict)):
+        return json.dumps(_jsonable(value), sort_keys=isinstance(value, dict))
+    return value
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)
+
+
 def write_cv_results_csv(search_or_results, path):
-    """Write every candidate of a search to a CSV file, best first.
+    """Write a search's whole ``cv_results_`` to a CSV file, best first.
+
+    One row per candidate and one column per ``cv_results_`` key, named as
+    there (as ``pandas.DataFrame(search.cv_results_)`` would):
+    ``mean_fit_time``, ``std_fit_time``, ``mean_score_time``,
+    ``std_score_time``, ``param_<name>`` (empty where a candidate's grid
+    lacks the parameter; tuples as JSON lists), ``params`` (the candidate's
+    parameters as one JSON object), every ``split<k>_test_<metric>`` (and
+    ``split<k>_train_<metric>`` with ``return_train_score=True``),
+    ``mean_test_<metric>``, ``std_test_<metric>``, ``rank_test_<metric>``.
+    Rows are sorted by the rank of the ``refit`` metric (else the first).
 
     Parameters
     ----------
@@ -152,13 +186,24 @@ def write_cv_results_csv(search_or_results, path):
     >>> X, y = load_iris(return_X_y=True)
     >>> search = GridSearchCV(LogisticRegression(max_iter=500), {"C": [0.01, 1.0]}, cv=3).fit(X, y)
     >>> path = write_cv_results_csv(search, os.path.join(tempfile.mkdtemp(), "cv.csv"))
-    >>> path.read_text().splitlines()[0]
-    'C,mean_test_score,std_test_score,rank_test_score,mean_fit_time'
+    >>> print(path.read_text().splitlines()[0].replace(",", " "))  # doctest: +NORMALIZE_WHITESPACE
+    mean_fit_time std_fit_time mean_score_time std_score_time param_C params
+    split0_test_score split1_test_score split2_test_score mean_test_score std_test_score rank_test_score
+    >>> path.read_text().splitlines()[1].split(",")[4:6]
+    ['1.0', '"{""C"": 1.0}"']
     """
-    rows = cv_results_rows(search_or_results)
+    results = _results_of(search_or_results)
+    columns = list(results)
+    n = len(results["params"]) if "params" in results else 0
+    order = list(range(n))
+    metric = _ranking_metric(search_or_results)
+    if metric is not None:
+        ranks = results[f"rank_test_{metric}"]
+        order.sort(key=lambda i: ranks[i])
     path = Path(path)
-    with open(path, "w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=list(rows[0]) if rows else [])
-        writer.writeheader()
-        writer.writerows(rows)
+    with open(path, "w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(columns)
+        for i in order:
+            writer.writerow([_csv_cell(results[key][i]) for key in columns])
     return path

@@ -39,8 +39,12 @@ def _axes(ax, figsize):
     return ax
 
 
-def _grid(n_panels, ncols, ax, panel_size=1.6):
-    """``(figure, list of n_panels Axes)``: the given Axes or a new grid."""
+def _grid(n_panels, ncols, ax, panel_size=1.6, title_lines=1):
+    """``(figure, list of n_panels Axes)``: the given Axes or a new grid.
+
+    A new grid uses matplotlib's constrained layout, with room above each
+    panel for ``title_lines`` lines of 8-point title.
+    """
     if ax is not None:
         axes = list(np.ravel(ax))
         if len(axes) < n_panels:
@@ -52,13 +56,21 @@ def _grid(n_panels, ncols, ax, panel_size=1.6):
 
     ncols = max(1, min(ncols, n_panels))
     nrows = int(np.ceil(n_panels / ncols))
+    row_height = panel_size + 0.18 * title_lines + 0.1
     fig, grid = plt.subplots(
-        nrows, ncols, figsize=(panel_size * ncols, panel_size * nrows + 0.3), squeeze=False
+        nrows, ncols, figsize=(panel_size * ncols, row_height * nrows + 0.2), squeeze=False,
+        layout="constrained",
     )
     axes = list(grid.ravel())
     for extra in axes[n_panels:]:
         extra.set_axis_off()
     return fig, axes[:n_panels]
+
+
+def _tidy(fig):
+    """Tight layout, unless the figure already has a layout engine (ours: constrained)."""
+    if fig.get_layout_engine() is None:
+        fig.tight_layout()
 
 
 def _show_image(ax, image, title=None, *, color=None):
@@ -161,10 +173,13 @@ def plot_history(history, *, metrics=("loss", "accuracy"), ax=None):
     drawn = [m for m in metrics if history.get(m) or history.get(f"val_{m}")]
     if not drawn:
         raise ValueError(f"The history has none of the metrics {list(metrics)}; it has {sorted(history)}.")
+    from matplotlib.ticker import MaxNLocator
+
     if ax is None:
         import matplotlib.pyplot as plt
 
-        fig, axes = plt.subplots(1, len(drawn), figsize=(4.2 * len(drawn), 3.2), squeeze=False)
+        fig, axes = plt.subplots(1, len(drawn), figsize=(4.2 * len(drawn), 3.2), squeeze=False,
+                                 layout="constrained")
         axes = list(axes.ravel())
     else:
         fig, axes = _grid(len(drawn), len(drawn), ax)
@@ -175,9 +190,10 @@ def plot_history(history, *, metrics=("loss", "accuracy"), ax=None):
                 axis.plot(np.arange(1, len(values) + 1), values, style, marker="o", markersize=3, label=label)
         axis.set_title(metric)
         axis.set_xlabel("epoch")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs only
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8)
-    fig.tight_layout()
+    _tidy(fig)
     return fig
 
 
@@ -297,9 +313,9 @@ def plot_reliability(estimator, X, y, *, positive_class=None, n_bins=10, strateg
                      proba=None, classes=None, ax=None):
     """Reliability diagram: predicted probability vs observed frequency.
 
-    Uses :func:`sklearn.calibration.calibration_curve` one-vs-rest for each
-    class, or only for ``positive_class``. A calibrated model follows the
-    diagonal.
+    Draws scikit-learn's :class:`~sklearn.calibration.CalibrationDisplay`
+    one-vs-rest for each class, or only for ``positive_class``. A calibrated
+    model follows the diagonal.
 
     Parameters
     ----------
@@ -337,7 +353,7 @@ def plot_reliability(estimator, X, y, *, positive_class=None, n_bins=10, strateg
     >>> ax.get_xlabel()
     'mean predicted probability'
     """
-    from sklearn.calibration import calibration_curve
+    from sklearn.calibration import CalibrationDisplay
 
     proba, classes = _scores(estimator, X, proba, classes)
     y = np.asarray(y)
@@ -354,8 +370,10 @@ def plot_reliability(estimator, X, y, *, positive_class=None, n_bins=10, strateg
         positive = y == classes[j]
         if not positive.any() or positive.all():
             continue
-        observed, predicted = calibration_curve(positive, proba[:, j], n_bins=n_bins, strategy=strategy)
-        ax.plot(predicted, observed, marker="o", markersize=4, label=str(classes[j]))
+        CalibrationDisplay.from_predictions(
+            positive, proba[:, j], n_bins=n_bins, strategy=strategy, pos_label=True,
+            name=str(classes[j]), ref_line=False, ax=ax, marker="o", markersize=4,
+        )
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("mean predicted probability")
@@ -415,7 +433,7 @@ def plot_samples(images, y_true=None, y_pred=None, *, class_names=None, n=16, nc
         rows = np.sort(np.random.default_rng(random_state).choice(len(images), count, replace=False))
     true_names = None if y_true is None else _label_names(np.asarray(y_true)[rows], class_names)
     pred_names = None if y_pred is None else _label_names(np.asarray(y_pred)[rows], class_names)
-    fig, axes = _grid(count, ncols, ax)
+    fig, axes = _grid(count, ncols, ax, title_lines=2 if y_true is not None and y_pred is not None else 1)
     for k, (axis, row) in enumerate(zip(axes, rows)):
         title, color = None, None
         if true_names is not None and pred_names is not None:
@@ -426,7 +444,7 @@ def plot_samples(images, y_true=None, y_pred=None, *, class_names=None, n=16, nc
         elif pred_names is not None:
             title = f"→ {pred_names[k]}"
         _show_image(axis, images[row], title, color=color)
-    fig.tight_layout()
+    _tidy(fig)
     return fig
 
 
@@ -506,7 +524,7 @@ def plot_enhancement(image, transformers, *, ax=None):
     fig, axes = _grid(len(panels), len(panels), ax, panel_size=2.2)
     for axis, (name, picture) in zip(axes, panels):
         _show_image(axis, picture, name)
-    fig.tight_layout()
+    _tidy(fig)
     return fig
 
 
@@ -554,12 +572,12 @@ def plot_augmentation(augmenter, image, n=8, *, random_state=0, ncols=None, ax=N
     _show_image(axes[0], image, "original")
     for k, (axis, variant) in enumerate(zip(axes[1:], variants), start=1):
         _show_image(axis, variant, f"#{k}")
-    fig.tight_layout()
+    _tidy(fig)
     return fig
 
 
 def plot_grad_cam(images, heatmaps, *, y_true=None, y_pred=None, class_names=None, masks=None,
-                  alpha=0.45, cmap="jet", n=16, ncols=8, ax=None):
+                  alpha=0.45, cmap="jet", n=16, ncols=8, colorbar=True, ax=None):
     """Grad-CAM heat maps over their images.
 
     Parameters
@@ -582,11 +600,15 @@ def plot_grad_cam(images, heatmaps, *, y_true=None, y_pred=None, class_names=Non
         Images shown (the first ``n``).
     ncols : int, default=8
         Grid columns.
+    colorbar : bool, default=True
+        Draw one colour bar for all panels (0: no contribution to the
+        predicted class's score, 1: the largest in that image).
     ax : sequence of matplotlib Axes, optional
 
     Returns
     -------
     fig : matplotlib.figure.Figure
+        Its ``axes`` are the image panels, then the colour bar.
 
     Examples
     --------
@@ -595,8 +617,8 @@ def plot_grad_cam(images, heatmaps, *, y_true=None, y_pred=None, class_names=Non
     >>> images = np.zeros((2, 16, 16), np.uint8)
     >>> heat = np.random.default_rng(0).uniform(size=(2, 16, 16))
     >>> fig = plot_grad_cam(images, heat, y_true=["benign", "normal"])
-    >>> len(fig.axes)
-    2
+    >>> len(fig.axes)  # two panels and the colour bar
+    3
     """
     images = np.asarray(images)
     heatmaps = np.asarray(heatmaps, dtype=float)
@@ -608,7 +630,8 @@ def plot_grad_cam(images, heatmaps, *, y_true=None, y_pred=None, class_names=Non
     count = min(int(n), len(images))
     true_names = None if y_true is None else _label_names(np.asarray(y_true)[:count], class_names)
     pred_names = None if y_pred is None else _label_names(np.asarray(y_pred)[:count], class_names)
-    fig, axes = _grid(count, ncols, ax)
+    fig, axes = _grid(count, ncols, ax, title_lines=(true_names is not None) + (pred_names is not None))
+    mappable = None
     for k, axis in enumerate(axes):
         parts = []
         if true_names is not None:
@@ -617,10 +640,18 @@ def plot_grad_cam(images, heatmaps, *, y_true=None, y_pred=None, class_names=Non
             parts.append(f"→ {pred_names[k]}")
         wrong = true_names is not None and pred_names is not None and true_names[k] != pred_names[k]
         _show_image(axis, images[k], "\n".join(parts) or None, color="red" if wrong else None)
-        axis.imshow(heatmaps[k], cmap=cmap, alpha=alpha, vmin=0, vmax=1)
+        mappable = axis.imshow(heatmaps[k], cmap=cmap, alpha=alpha, vmin=0, vmax=1)
         if masks is not None and np.asarray(masks[k]).any():
             axis.contour(np.asarray(masks[k]).astype(float), levels=[0.5], colors="white", linewidths=0.8)
-    fig.tight_layout()
+    if colorbar and mappable is not None:
+        import matplotlib as mpl
+
+        # the bar shows the colour map opaque: the overlay is the same colours, blended with the image
+        bar = fig.colorbar(mpl.cm.ScalarMappable(norm=mappable.norm, cmap=mappable.get_cmap()), ax=axes,
+                           shrink=0.9 if len(axes) > ncols else 1.0, aspect=30, pad=0.01)
+        bar.set_label("Grad-CAM (relative)", fontsize=8)
+        bar.ax.tick_params(labelsize=7)
+    _tidy(fig)
     return fig
 
 

@@ -5,11 +5,29 @@ import csv
 import html
 import json
 import math
+import platform
+from datetime import datetime, timezone
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["write_report"]
+from .sharing import _sha256 as sha256_of_file
+
+__all__ = ["write_report", "build_provenance"]
+
+# distribution names whose versions are recorded (the first installed of each tuple)
+_LIBRARIES = {
+    "numpy": ("numpy",),
+    "scipy": ("scipy",),
+    "scikit-learn": ("scikit-learn",),
+    "scikit-image": ("scikit-image",),
+    "scikeras": ("scikeras",),
+    "keras": ("keras",),
+    "tensorflow": ("tensorflow", "tensorflow-cpu"),
+    "pillow": ("pillow",),
+    "matplotlib": ("matplotlib",),
+}
 
 
 class _Precomputed:
@@ -38,6 +56,101 @@ def _jsonable(value):
     return value
 
 
+def _library_versions():
+    from . import __version__
+
+    versions = {"python": platform.python_version(), "skbcnn": __version__}
+    for label, names in _LIBRARIES.items():
+        versions[label] = None
+        for name in names:
+            try:
+                versions[label] = metadata.version(name)
+                break
+            except metadata.PackageNotFoundError:
+                continue
+    return versions
+
+
+def _param_value(value):
+    """A parameter value as plain JSON (tuples as lists, objects as their repr)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_param_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _param_value(v) for k, v in value.items()}
+    if callable(value) and hasattr(value, "__name__"):
+        return getattr(value, "__module__", "") + "." + value.__name__
+    return repr(value)
+
+
+def _model_parameters(estimator):
+    params = estimator.get_params(deep=True) if hasattr(estimator, "get_params") else {}
+    return {k: _param_value(v) for k, v in sorted(params.items())
+            if k != "steps" and not hasattr(v, "get_params")}
+
+
+def build_provenance(estimator=None, *, model_file=None, data_source=None, n_images=None, command=None):
+    """What produced a result: model, its parameters, data, versions and date.
+
+    Parameters
+    ----------
+    estimator : fitted estimator, optional
+        Its class (and pipeline steps), every parameter
+        (``get_params(deep=True)``, as JSON) and, when the command line
+        trained it, ``training_info_`` (data source, image counts, date).
+    model_file : str or path-like, optional
+        The model file it was loaded from (its SHA-256 is recorded).
+    data_source : str, optional
+        Where the evaluated images came from.
+    n_images : int, optional
+        How many images were evaluated.
+    command : str, optional
+        The command line that ran.
+
+    Returns
+    -------
+    provenance : dict
+        ``created`` (UTC, ISO 8601), ``skbcnn_version``, ``command``,
+        ``model_file``, ``model_file_sha256``, ``model`` (class and steps),
+        ``model_parameters``, ``training``, ``data_source``, ``n_images``
+        and ``versions`` (Python and library versions); unknown entries are
+        None.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skbcnn.report import build_provenance
+    >>> info = build_provenance(LogisticRegression(C=0.5), data_source="synthetic", n_images=10)
+    >>> info["model"], info["model_parameters"]["C"], info["versions"]["python"] is not None
+    ('LogisticRegression', 0.5, True)
+    """
+    from . import __version__
+
+    model = None
+    if estimator is not None:
+        steps = getattr(estimator, "steps", None)
+        model = type(estimator).__name__
+        if steps:
+            model += "(" + ", ".join(f"{name}={type(step).__name__}" for name, step in steps) + ")"
+    training = getattr(estimator, "training_info_", None)
+    return {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "skbcnn_version": __version__,
+        "command": command,
+        "model_file": None if model_file is None else str(model_file),
+        "model_file_sha256": sha256_of_file(model_file) if model_file is not None and Path(model_file).is_file() else None,
+        "model": model,
+        "model_parameters": None if estimator is None else _model_parameters(estimator),
+        "training": _jsonable(training) if isinstance(training, dict) else None,
+        "data_source": None if data_source is None else str(data_source),
+        "n_images": None if n_images is None else int(n_images),
+        "versions": _library_versions(),
+    }
+
+
 def _final_step(estimator):
     steps = getattr(estimator, "steps", None)
     return steps[-1][1] if steps else estimator
@@ -60,6 +173,9 @@ figure { display: inline-block; margin: 0.5em 1em 1em 0; vertical-align: top; }
 figure img { max-width: 100%; border: 1px solid #ddd; }
 figcaption { font-size: 0.85em; color: #555; }
 .note { color: #666; font-size: 0.9em; }
+.warning { background: #fff3cd; border: 1px solid #e0b400; padding: 0.5em 1em; margin: 1em 0; }
+details { margin: 0.5em 0 1.5em; }
+code { font-size: 0.9em; }
 """
 
 _CAPTIONS = {
@@ -80,6 +196,48 @@ def _fmt(value):
     return html.escape(str(value))
 
 
+def _provenance_html(info):
+    if not info:
+        return ""
+    training = info.get("training") or {}
+    trained = None
+    if training:
+        trained = ", ".join(str(part) for part in (
+            training.get("data_source"),
+            f"{training['n_images']} images" if training.get("n_images") is not None else None,
+            training.get("created"),
+        ) if part)
+    sha = info.get("model_file_sha256")
+    rows = [
+        ("created (UTC)", info.get("created")),
+        ("produced by", f"skbcnn {info.get('skbcnn_version')}"
+         + (f": {info['command']}" if info.get("command") else "")),
+        ("model file", (info.get("model_file") or "not saved (trained in this run)")
+         + (f" (SHA-256 {sha[:16]}...)" if sha else "")),
+        ("model", info.get("model")),
+        ("trained on", trained),
+        ("evaluated on", ", ".join(str(p) for p in (
+            info.get("data_source"),
+            f"{info['n_images']} images" if info.get("n_images") is not None else None,
+        ) if p)),
+        ("libraries", ", ".join(f"{k} {v}" for k, v in (info.get("versions") or {}).items() if v)),
+    ]
+    table = "".join(
+        f"<tr><td>{html.escape(k)}</td><td style=\"text-align: left\">{html.escape(str(v))}</td></tr>"
+        for k, v in rows if v
+    )
+    params = info.get("model_parameters") or {}
+    details = ""
+    if params:
+        cells = "".join(
+            f"<tr><td>{html.escape(k)}</td><td style=\"text-align: left\"><code>"
+            f"{html.escape(json.dumps(v))}</code></td></tr>" for k, v in params.items()
+        )
+        details = (f"<details><summary>Model parameters ({len(params)})</summary>"
+                   f"<table><tr><th>parameter</th><th>value</th></tr>{cells}</table></details>")
+    return f"<h2>Provenance</h2>\n<table>{table}</table>\n{details}\n"
+
+
 def _html(metrics, figures, title, extra_rows):
     rows = [
         ("images", metrics["n_samples"]),
@@ -87,17 +245,21 @@ def _html(metrics, figures, title, extra_rows):
         ("balanced accuracy", metrics["balanced_accuracy"]),
         ("ROC AUC" + (" (macro one-vs-rest)" if len(metrics["classes"]) > 2 else ""), metrics["roc_auc"]),
         ("log loss", metrics["log_loss"]),
-        ("Brier score", metrics["brier_score"]),
+        ("Brier score" + (" (multiclass, 0 to 2)" if len(metrics["classes"]) > 2 else ""), metrics["brier_score"]),
         (f"sensitivity (class {metrics['positive_class']})", metrics["sensitivity"]),
         ("specificity", metrics["specificity"]),
         *extra_rows,
     ]
     summary = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{_fmt(v)}</td></tr>" for k, v in rows)
+    averages = [(label, metrics[key]) for key, label in (("macro_avg", "macro avg"), ("weighted_avg", "weighted avg"))
+                if key in metrics]
     per_class = "".join(
         f"<tr><td>{html.escape(name)}</td><td>{_fmt(r['precision'])}</td><td>{_fmt(r['recall'])}</td>"
         f"<td>{_fmt(r['f1'])}</td><td>{r['support']}</td></tr>"
-        for name, r in metrics["per_class"].items()
+        for name, r in [*metrics["per_class"].items(), *averages]
     )
+    warnings = "".join(f'<p class="warning"><strong>Warning:</strong> {html.escape(m)}</p>'
+                       for m in metrics.get("warnings") or [])
     names = [str(c) for c in metrics["classes"]]
     matrix = "<tr><th>true \\ predicted</th>" + "".join(f"<th>{html.escape(n)}</th>" for n in names) + "</tr>"
     matrix += "".join(
@@ -118,6 +280,7 @@ def _html(metrics, figures, title, extra_rows):
 <head><meta charset="utf-8"><title>{html.escape(title)}</title><style>{_CSS}</style></head>
 <body>
 <h1>{html.escape(title)}</h1>
+{warnings}
 <h2>Summary</h2>
 <table>{summary}</table>
 <h2>Per class</h2>
@@ -126,6 +289,7 @@ def _html(metrics, figures, title, extra_rows):
 <table>{matrix}</table>
 <h2>Figures</h2>
 {"".join(images)}
+{_provenance_html(metrics.get("provenance"))}
 <p class="note">Written by skbcnn. The figures are embedded; the PNG files beside
 this page are the same images. Metrics: metrics.json, metrics.csv.</p>
 </body>
@@ -134,7 +298,7 @@ this page are the same images. Metrics: metrics.json, metrics.csv.</p>
 
 
 def write_report(estimator, X, y, out_dir, *, class_names=None, positive_class=None, masks=None,
-                 n_images=16, title="skbcnn evaluation report", random_state=0):
+                 n_images=16, title="skbcnn evaluation report", random_state=0, provenance=None):
     """Evaluate a fitted classifier and write the results to a folder.
 
     Writes ``metrics.json`` (the dict of :func:`skbcnn.evaluation.evaluate`;
@@ -173,6 +337,12 @@ def write_report(estimator, X, y, out_dir, *, class_names=None, positive_class=N
         Title of the HTML page.
     random_state : int, default=0
         Which images the figures show.
+    provenance : dict, optional
+        ``model_file``, ``data_source``, ``command`` (see
+        :func:`build_provenance`): recorded, with the model's parameters,
+        the image count, the library versions and the date, as
+        ``provenance`` in ``metrics.json`` and in the "Provenance" section of
+        ``report.html``.
 
     Returns
     -------
@@ -230,6 +400,7 @@ def write_report(estimator, X, y, out_dir, *, class_names=None, positive_class=N
                     ("hit rate by chance (mean lesion area)", metrics["grad_cam_chance"]),
                 ]
 
+    metrics["provenance"] = build_provenance(estimator, n_images=len(X), **(provenance or {}))
     paths = {}
     paths["metrics_json"] = out / "metrics.json"
     paths["metrics_json"].write_text(json.dumps(_jsonable(metrics), indent=2) + "\n", encoding="utf-8")

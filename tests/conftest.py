@@ -2,13 +2,21 @@
 import and to train, so each tiny model is trained once per test run."""
 
 import os
+from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# The real data of a development checkout (and of CI) sit beside the
+# repository; the library itself only reads $SKBCNN_DATA or ~/skbcnn_data.
+_SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+if _SHARED_DATA.is_dir():
+    os.environ.setdefault("SKBCNN_DATA", str(_SHARED_DATA))
 
-# Tiny, fast CNN settings for tests (a few seconds per fit on 2 CPU cores).
+# Tiny, fast CNN settings for tests (a few seconds per fit on 2 CPU cores):
+# skbcnn's own network, not the default pretrained backbone.
 TINY_CNN = dict(
+    recipe="from_scratch",
     cnn__conv_filters=(4, 8),
     cnn__convs_per_block=1,
     cnn__dense_units=(8,),

@@ -300,3 +300,27 @@ def test_low_resolution_parameters_apply_and_train_on_28px_images():
     tiny = {"cnn__conv_filters": (4, 8), "cnn__dense_units": (8,), "cnn__epochs": 2, "cnn__random_state": 0}
     pipe = make_cnn_pipeline(**{**LOW_RESOLUTION, **tiny}).fit(X, y)
     assert pipe.predict_proba(X).shape == (40, 3)
+
+
+@pytest.mark.parametrize("recipe", ["pretrained", "low_resolution", "from_scratch"])
+def test_recipe_parameters_over_the_default_give_the_recipe(recipe):
+    from skbcnn import make_cnn_pipeline
+    from skbcnn.pipeline import RECIPES
+
+    def plain(pipe):
+        return {k: v for k, v in pipe.get_params().items() if k != "steps" and not hasattr(v, "get_params")}
+
+    assert plain(make_cnn_pipeline(**RECIPES[recipe])) == plain(make_cnn_pipeline(recipe))
+    assert make_cnn_pipeline(recipe).get_params()["cnn__backbone"] == (
+        "efficientnet_lite0" if recipe == "pretrained" else None)
+
+
+def test_unknown_recipe_and_recommended_recipe():
+    from skbcnn import make_cnn_pipeline
+    from skbcnn.pipeline import recommended_recipe
+
+    with pytest.raises(ValueError, match=r"recipe must be one of \['from_scratch', 'low_resolution', 'pretrained'\]"):
+        make_cnn_pipeline("resnet")
+    assert recommended_recipe((28, 28)) == "low_resolution"
+    assert recommended_recipe((63, 200, 3)) == "low_resolution"
+    assert recommended_recipe((64, 64)) == "pretrained"

@@ -11,7 +11,8 @@ import pytest
 
 from skbcnn.cli import build_parser, load_data, main, parse_param
 
-TINY = ["--image-size", "32", "--epochs", "2", "--param", "cnn__conv_filters=[4, 8]",
+# cnn__conv_filters as "4,8": tuples are accepted with or without brackets
+TINY = ["--recipe", "from_scratch", "--image-size", "32", "--epochs", "2", "--param", "cnn__conv_filters=4,8",
         "--param", "cnn__dense_units=[8]", "--param", "cnn__batch_size=16"]
 PNGS = ["confusion_matrix.png", "roc_curves.png", "reliability.png", "history.png",
         "samples.png", "grad_cam.png"]
@@ -63,7 +64,7 @@ def test_train_writes_a_loadable_pipeline(model_file, capsys):
 
     model = skbcnn.load(model_file)
     assert [name for name, _ in model.steps][-1] == "cnn"
-    assert model[-1].conv_filters == [4, 8] and model[-1].epochs == 2
+    assert tuple(model[-1].conv_filters) == (4, 8) and model[-1].epochs == 2
     assert model[-1].image_shape_ == (32, 32, 1)
     assert list(model.classes_) == ["benign", "malignant", "normal"]
 
@@ -76,12 +77,23 @@ def test_train_progress_on_stderr(tmp_path, capsys, image_folder):
     assert code == 0, err
     assert out == ""
     assert "Loaded 8 images" in err and "Trained in" in err and "Model saved" in err
-    # --verbose: Keras' epoch lines; the saved model predicts silently
+    # by default one status line per epoch: epoch, loss, validation metrics, time left
+    epochs = [line for line in err.splitlines() if line.startswith("epoch ")]
+    assert [line.split()[1] for line in epochs] == ["1/2", "2/2"]
+    assert all(" loss " in line and " accuracy " in line for line in epochs)  # 8 images: no validation split
+    assert "s/epoch, at most" in epochs[0] and "left]" in epochs[0]
+    assert "Epoch 1/2" not in err  # Keras' own lines only with -v
+    # --verbose: Keras' epoch lines too; the saved model predicts silently and holds no progress callback
     code, out, err = run(capsys, "train", image_folder, *TINY, "--classes", "benign,malignant",
                          "--out", path, "-v")
     assert code == 0, err
-    assert "Epoch 1/2" in out + err
-    assert skbcnn.load(path)[-1].verbose == 0
+    assert "Epoch 1/2" in out + err and "epoch 1/2" in err
+    model = skbcnn.load(path)
+    assert model[-1].verbose == 0 and model[-1].callbacks is None
+    # --quiet: nothing on stderr
+    code, out, err = run(capsys, "train", image_folder, *TINY, "--classes", "benign,malignant",
+                         "--out", path, "-q")
+    assert code == 0 and out == "" and err == ""
     image = next((image_folder / "benign").glob("*.png"))
     code, out, err = run(capsys, "predict", path, image, "--format", "json")
     assert code == 0 and json.loads(out)[0]["predicted"] in ("benign", "malignant")
@@ -101,8 +113,18 @@ def test_evaluate_writes_the_report(model_file, tmp_path, capsys):
     metrics = json.loads((out_dir / "metrics.json").read_text())
     assert {"accuracy", "balanced_accuracy", "roc_auc", "log_loss", "brier_score", "sensitivity",
             "specificity", "per_class", "confusion_matrix", "classes", "grad_cam_hit_rate",
-            "grad_cam_chance"} <= set(metrics)
+            "grad_cam_chance", "macro_avg", "weighted_avg", "provenance"} <= set(metrics)
     assert metrics["n_samples"] == 30
+    # what produced the report: model file, parameters, data, versions, date, command
+    made = metrics["provenance"]
+    assert made["model_file"] == str(model_file) and len(made["model_file_sha256"]) == 64
+    assert made["model_parameters"]["cnn__epochs"] == 2
+    assert made["model_parameters"]["cnn__conv_filters"] == [4, 8]
+    assert made["data_source"] == "synthetic (random_state=1)" and made["n_images"] == 30
+    assert made["command"].startswith("skbcnn evaluate ") and made["created"].endswith("+00:00")
+    assert made["skbcnn_version"] and {"python", "scikit-learn", "keras", "tensorflow"} <= set(made["versions"])
+    assert "<h2>Provenance</h2>" in page and str(model_file) in page and "scikit-learn" in page
+    assert "Model parameters" in page and "cnn__conv_filters" in page
     rows = list(csv.DictReader(open(out_dir / "metrics.csv")))
     assert [r["class"] for r in rows] == ["benign", "malignant", "normal"]
     assert sum(int(r["support"]) for r in rows) == 30
@@ -150,6 +172,13 @@ def test_predict_reports_unreadable_files(model_file, image_folder, tmp_path, ca
     assert f"skbcnn predict: error: {bad}" in err and "missing.png" in err
 
 
+def test_train_writes_the_pickle_free_format(model_file):
+    from skbcnn.persistence import read_header
+
+    header, members = read_header(model_file)
+    assert header["content"] == "safe" and sorted(members) == ["cnn.keras", "skbcnn.json"]
+
+
 def test_bad_model_files(model_file, tmp_path, capsys):
     code, _, err = run(capsys, "predict", tmp_path / "none.skbcnn", tmp_path)
     assert code == 2 and "skbcnn predict: error:" in err and "does not exist" in err
@@ -173,6 +202,12 @@ def test_bad_model_files(model_file, tmp_path, capsys):
         (["train", "/no/such/folder", "--out", "x"], "does not exist"),
         (["train", "synthetic", "--classes", "benign,cyst", "--out", "x"], "cyst"),
         (["search", "synthetic", "--grid", "/no/grid.json"], "does not exist"),
+        # --param values are read and checked before any data is loaded (the folder does not exist)
+        (["train", "/no/such/folder", "--param", "cnn__conv_filters=a,b", "--out", "x"],
+         "--param cnn__conv_filters=a,b: cnn: conv_filters must be a positive integer; got 'a'."),
+        (["train", "/no/such/folder", "--param", "cnn__dropout=1.5", "--out", "x"], "dropout must be in [0, 1)"),
+        (["train", "/no/such/folder", "--epochs", "0", "--out", "x"], "epochs must be a positive integer; got 0"),
+        (["info", "/no/such/model.skbcnn"], "does not exist"),
     ],
 )
 def test_usage_errors_exit_2(capsys, argv, message):
@@ -191,12 +226,27 @@ def test_search_writes_results_and_best_model(tmp_path, capsys):
                          "balanced_accuracy", "--out", out_dir)
     assert code == 0, err
     assert "best balanced_accuracy:" in out and "cnn__learning_rate" in out
-    assert "Fitting 2 folds for each of 2 candidates" in err  # progress goes to stderr
-    rows = list(csv.DictReader(open(out_dir / "cv_results.csv")))
+    # progress goes to stderr: the plan, one line per fitted fold, the refit
+    assert "Fitting 2 folds for each of 2 candidates" in err
+    folds = [line for line in err.splitlines() if line.startswith("fit ")]
+    assert [line.split()[1] for line in folds] == ["1/4", "2/4", "3/4", "4/4"]
+    assert folds[0].startswith("fit 1/4  candidate 1/2 (learning_rate=0.001)  fold 1/2: accuracy ")
+    assert "balanced_accuracy" in folds[0] and "left]" in folds[0]
+    assert "Refitting the best candidate on all 40 images" in err
+    # the whole cv_results_: split scores, times, params as JSON
+    with open(out_dir / "cv_results.csv", newline="") as file:
+        rows = list(csv.DictReader(file))
     assert len(rows) == 2
-    assert {"mean_test_accuracy", "mean_test_balanced_accuracy", "cnn__learning_rate"} <= set(rows[0])
-    assert {float(row["cnn__learning_rate"]) for row in rows} == {0.001, 0.01}
+    assert {"mean_fit_time", "std_fit_time", "mean_score_time", "std_score_time", "param_cnn__learning_rate",
+            "params", "split0_test_accuracy", "split1_test_accuracy", "mean_test_accuracy",
+            "std_test_accuracy", "rank_test_accuracy", "split0_test_balanced_accuracy",
+            "split1_test_balanced_accuracy", "mean_test_balanced_accuracy"} <= set(rows[0])
+    assert {float(row["param_cnn__learning_rate"]) for row in rows} == {0.001, 0.01}
+    assert [json.loads(row["params"]) for row in rows][0]["cnn__learning_rate"] in (0.001, 0.01)
     assert rows[0]["rank_test_balanced_accuracy"] == "1"  # best first
+    for row in rows:
+        mean = np.mean([float(row["split0_test_accuracy"]), float(row["split1_test_accuracy"])])
+        assert float(row["mean_test_accuracy"]) == pytest.approx(mean)
     import skbcnn
 
     assert skbcnn.load(out_dir / "best_model.skbcnn")[-1].learning_rate in (0.001, 0.01)
@@ -218,11 +268,18 @@ def test_search_grid_errors(tmp_path, capsys):
 
 def test_demo_writes_a_report(tmp_path, capsys):
     code, out, err = run(capsys, "demo", "--n-samples", "40", "--image-size", "32", "--epochs", "1",
-                         "-q", "--out", tmp_path)
+                         "--out", tmp_path)
     assert code == 0, err
     assert "Held-out evaluation" in out
+    # progress as in train: one status line per epoch on stderr
+    epochs = [line for line in err.splitlines() if line.startswith("epoch ")]
+    assert len(epochs) == 1 and epochs[0].startswith("epoch 1/1  loss ") and " val_loss " in epochs[0], err
     assert_png_not_blank(tmp_path / "confusion_matrix.png")
     assert (tmp_path / "report.html").is_file()
+    made = json.loads((tmp_path / "metrics.json").read_text())["provenance"]
+    assert made["model_file"] is None and made["n_images"] == 10
+    assert made["training"]["n_images"] == 30 and made["training"]["data_kind"] == "synthetic"
+    assert made["training"]["epochs_run"] == 1
 
 
 def test_load_data_sources(tmp_path, image_folder):
@@ -255,7 +312,7 @@ def test_parse_param():
     assert parse_param("cnn__optimizer__beta_1=0.8") == ("cnn__optimizer__beta_1", 0.8)
 
 
-@pytest.mark.parametrize("command", ["demo", "train", "evaluate", "predict", "search"])
+@pytest.mark.parametrize("command", ["demo", "train", "evaluate", "predict", "search", "info"])
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         build_parser().parse_args([command, "--help"])
@@ -274,3 +331,141 @@ def test_module_entry_point_in_a_subprocess():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "--grid" in result.stdout
+
+
+def test_info_describes_the_model(model_file, capsys):
+    code, out, err = run(capsys, "info", model_file)
+    assert code == 0, err
+    lines = dict(line.split(None, 1) if not line.startswith(("image", "model", "trained")) else
+                 (line[:16].strip(), line[17:]) for line in out.splitlines() if not line.startswith("  "))
+    assert lines["classes"] == "benign, malignant, normal"
+    assert lines["image size"] == "32 x 32 px, grey (1 channel)"
+    assert lines["model file"].startswith(str(model_file))
+    assert lines["training"].startswith("2 epochs (at most 2)") and "val_loss" in lines["training"]
+    assert "  cnn__conv_filters" in out and "[4, 8]" in out
+    code, out, err = run(capsys, "info", model_file, "--format", "json")
+    assert code == 0, err
+    info = json.loads(out)
+    assert info["classes"] == ["benign", "malignant", "normal"] and info["image_shape"] == [32, 32, 1]
+    assert info["history"]["epochs_run"] == 2 and info["history"]["max_epochs"] == 2
+    assert info["changed_parameters"]["cnn__conv_filters"] == [4, 8]
+    assert info["parameters"]["cnn__pooling"] == "max" and "cnn__pooling" not in info["changed_parameters"]
+    assert len(info["model_file_sha256"]) == 64
+
+
+def test_evaluate_warns_when_one_class_is_predicted(monkeypatch, tmp_path, capsys):
+    from sklearn.dummy import DummyClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    import skbcnn.cli
+
+    data = load_data("synthetic", n_samples=30, image_size=16)
+    flat = FunctionTransformer(lambda images: images.reshape(len(images), -1))
+    constant = make_pipeline(flat, DummyClassifier(strategy="constant", constant="benign"))
+    constant.fit(data.images, data.labels)
+    monkeypatch.setattr(skbcnn.cli, "_load_model", lambda path: constant)
+    code, out, err = run(capsys, "evaluate", "constant.skbcnn", "synthetic", "--n-samples", "20",
+                         "--out", tmp_path, "-q")
+    assert code == 0, err
+    assert "accuracy" in out
+    assert err.splitlines() == [
+        "skbcnn evaluate: warning: the model predicted 'benign' for all 20 images: it does not separate the "
+        "classes (too few epochs, too little or too imbalanced training data, or images unlike its training "
+        "images)."
+    ]
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "<strong>Warning:</strong> the model predicted &#x27;benign&#x27; for all 20 images" in page
+    assert json.loads((tmp_path / "metrics.json").read_text())["predicted_classes"] == {"benign": 20}
+
+
+@pytest.mark.parametrize("command", ["evaluate", "predict", "info"])
+def test_help_describes_this_command(command, capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    # these commands train nothing: no option speaks of epochs, training or CV splits
+    assert "epoch" not in text and "CV splits" not in text and "training progress" not in text
+    if command == "evaluate":
+        assert "--random-state RANDOM_STATE seed of the images generated for DATA=synthetic (default 1)" in text
+    if command != "info":
+        assert "-v, --verbose also describe the model" in text
+
+
+def test_no_tensorflow_start_up_lines_on_stderr(tmp_path):
+    # TensorFlow's C++ start-up lines (absl notice, oneDNN INFO) bypass TF_CPP_MIN_LOG_LEVEL;
+    # the command line swallows them and keeps everything else
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    code = "import sys; from skbcnn.cli import main; sys.exit(main(sys.argv[1:]))"
+    result = subprocess.run([sys.executable, "-c", code, "info", str(tmp_path / "none.skbcnn")],
+                            capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"skbcnn info: error: model file {tmp_path / 'none.skbcnn'} does not exist."]
+    assert "TF_ENABLE_ONEDNN_OPTS" not in os.environ  # oneDNN stays on: same numerics
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["train", "synthetic"], "pretrained"),  # 64 px
+    (["train", "synthetic", "--image-size", "32"], "low_resolution"),
+    (["train", "some/folder"], "pretrained"),  # loaded at 160 px
+    (["train", "some/folder", "--image-size", "48"], "low_resolution"),
+    (["train", "synthetic", "--image-size", "32", "--backbone", "efficientnet_lite1"], "pretrained"),
+    (["train", "some/folder", "--recipe", "from_scratch"], "from_scratch"),
+])
+def test_auto_recipe_follows_the_image_size(argv, expected):
+    from skbcnn.cli import _recipe_image_size, _resolve_recipe
+
+    args = build_parser().parse_args([*argv, "--out", "m.skbcnn"])
+    recipe = _resolve_recipe(args)
+    assert recipe == expected
+    if argv[1] == "some/folder" and "--image-size" not in argv:
+        assert _recipe_image_size(args, recipe) == (160 if recipe == "pretrained" else 128)
+
+
+def test_auto_recipe_reads_the_npz_image_size(tmp_path):
+    from skbcnn.cli import _resolve_recipe
+
+    path = tmp_path / "breastmnist.npz"
+    np.savez(path, train_images=np.zeros((4, 28, 28), np.uint8), train_labels=np.zeros((4, 1), np.uint8))
+    assert _resolve_recipe(build_parser().parse_args(["train", str(path), "--out", "m"])) == "low_resolution"
+
+
+def test_train_default_recipe_fine_tunes_the_pretrained_backbone(tmp_path, capsys, image_folder):
+    path = tmp_path / "lite.skbcnn"
+    code, out, err = run(capsys, "train", image_folder, "--image-size", "64", "--epochs", "1",
+                         "--groups", "near-duplicates", "--out", path)
+    assert code == 0, err
+    assert "Recipe: pretrained (EfficientNet-Lite0 pretrained on ImageNet, fine-tuned)." in err
+    assert "Groups (near-duplicates): 12 for 12 images" in err
+    code, out, err = run(capsys, "info", path, "--format", "json")
+    info = json.loads(out)
+    assert code == 0 and info["training"]["recipe"] == "pretrained"
+    assert info["training"]["groups"] == "near-duplicates"
+    import skbcnn
+
+    assert skbcnn.load(path)[-1].backbone == "efficientnet_lite0"
+
+
+@pytest.mark.parametrize("groups, match", [
+    ("([", "--groups '\\(\\[' is not a valid regular expression"),
+    ("^patient", "the file name '.*png' does not match '\\^patient'"),
+])
+def test_bad_groups_are_one_line_errors(capsys, image_folder, groups, match, tmp_path):
+    code, out, err = run(capsys, "train", image_folder, *TINY, "--groups", groups, "--out", tmp_path / "m")
+    assert code == 2
+    import re
+
+    assert re.search(match, err.strip().splitlines()[-1]), err
+    # a bad pattern is found before any image is loaded
+    assert ("Loaded" in err) == (groups == "^patient")
+
+
+def test_search_keeps_groups_in_one_fold(tmp_path, capsys):
+    grid = tmp_path / "grid.json"
+    grid.write_text(json.dumps({"cnn__dropout": [0.0]}))
+    code, out, err = run(capsys, "search", "synthetic", "--n-samples", "40", *TINY, "--grid", grid, "--cv", "2",
+                         "--groups", "(?P<group>[0-9])$", "--out", tmp_path / "search", "-q")
+    assert code == 0, err
+    assert (tmp_path / "search" / "best_model.skbcnn").is_file()

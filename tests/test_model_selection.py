@@ -67,8 +67,16 @@ def test_multimetric_search_over_pipeline(sequential_search, synthetic_small, tm
     assert rows[0]["cnn__learning_rate"] == search.best_params_["cnn__learning_rate"]
     table = format_cv_results(search)
     assert table.splitlines()[0].startswith("rank  cnn__learning_rate")
-    csv_text = write_cv_results_csv(search, tmp_path / "cv.csv").read_text()
-    assert csv_text.splitlines()[0].startswith("cnn__learning_rate,mean_test_neg_log_loss")
+    import csv
+    import json
+
+    with open(write_cv_results_csv(search, tmp_path / "cv.csv"), newline="") as file:
+        written = list(csv.DictReader(file))
+    # the whole cv_results_: every key a column, best first, params as JSON
+    assert list(written[0]) == list(search.cv_results_)
+    assert {"param_cnn__learning_rate", "params", "split0_test_neg_log_loss", "mean_fit_time"} <= set(written[0])
+    assert [int(row["rank_test_neg_log_loss"]) for row in written] == [1, 2]
+    assert json.loads(written[0]["params"]) == search.best_params_
 
 
 def test_search_with_two_worker_processes(sequential_search, synthetic_small):

@@ -1,5 +1,6 @@
 """skbcnn.save / skbcnn.load: checked, atomic, and exact across processes."""
 
+import hashlib
 import json
 import os
 import struct
@@ -37,10 +38,12 @@ def test_round_trip_in_a_fresh_process(model_file, fitted_pipeline, tmp_path):
 
 
 def test_header_records_versions_and_checksum(model_file):
-    header, payload = persistence.read_header(model_file)
+    header, members = persistence.read_header(model_file)
     assert set(header["versions"]) >= {"skbcnn", "scikit-learn", "keras", "tensorflow", "numpy"}
     assert header["estimator"] == "sklearn.pipeline.Pipeline"
-    assert len(payload) == header["payload_size"]
+    assert header["content"] == "safe"  # the default: no pickle inside
+    assert [m["name"] for m in header["members"]] == ["skbcnn.json", "cnn.keras"]
+    assert [len(members[m["name"]]) for m in header["members"]] == [m["size"] for m in header["members"]]
 
 
 def test_corrupted_file_is_refused(model_file, tmp_path):
@@ -69,23 +72,57 @@ def test_not_a_model_file(tmp_path):
         skbcnn.load(other)
 
 
-def test_version_mismatch_warns(model_file, tmp_path):
-    data = model_file.read_bytes()
+def rewrite_header(source, target, edit, *, checksum=True):
+    """Copy a model file with an edited header; recompute the checksum unless told not to."""
+    data = source.read_bytes()
     offset = len(persistence.MAGIC)
     (size,) = struct.unpack(">Q", data[offset : offset + 8])
     header = json.loads(data[offset + 8 : offset + 8 + size])
-    header["versions"]["scikit-learn"] = "0.0.1"
+    edit(header)
     new_header = json.dumps(header).encode()
-    old = tmp_path / "old.skbcnn"
-    old.write_bytes(persistence.MAGIC + struct.pack(">Q", len(new_header)) + new_header
-                    + data[offset + 8 + size :])
+    body = persistence.MAGIC + struct.pack(">Q", len(new_header)) + new_header + data[offset + 8 + size : -32]
+    target.write_bytes(body + (hashlib.sha256(body).digest() if checksum else data[-32:]))
+    return target
+
+
+def test_version_mismatch_warns(model_file, tmp_path):
+    old = rewrite_header(model_file, tmp_path / "old.skbcnn",
+                         lambda header: header["versions"].update({"scikit-learn": "0.0.1"}))
     with pytest.warns(persistence.VersionMismatchWarning, match="scikit-learn 0.0.1"):
         skbcnn.load(old)
 
 
+@pytest.mark.parametrize("field, value", [("created", "2001-01-01T00:00:00+00:00"),
+                                          ("estimator", "os.system"), ("versions", {"skbcnn": "9"})])
+def test_every_header_field_is_under_the_checksum(model_file, tmp_path, field, value):
+    edited = rewrite_header(model_file, tmp_path / "edited.skbcnn", lambda h: h.update({field: value}),
+                            checksum=False)
+    with pytest.raises(ValueError, match="checksum does not match"):
+        skbcnn.load(edited)
+
+
+def test_pickles_need_trusted(tmp_path):
+    path = skbcnn.save({"version": 1}, tmp_path / "m.skbcnn", format="pickle")
+    with pytest.raises(persistence.UntrustedFileError, match="holds a pickle.*trusted=True"):
+        skbcnn.load(path)
+    with pytest.raises(persistence.UntrustedFileError):
+        skbcnn.load(path, trusted="yes")  # only True means yes
+    assert skbcnn.load(path, trusted=True) == {"version": 1}
+
+
+def test_safe_format_refuses_what_it_cannot_hold(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+
+    with pytest.raises(TypeError, match="format='pickle'"):
+        skbcnn.save(LogisticRegression(), tmp_path / "m.skbcnn")
+    with pytest.raises(ValueError, match="format must be 'safe' or 'pickle'"):
+        skbcnn.save(LogisticRegression(), tmp_path / "m.skbcnn", format="joblib")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_failed_write_keeps_the_previous_file(tmp_path, monkeypatch):
     path = tmp_path / "model.skbcnn"
-    skbcnn.save({"version": 1}, path)
+    skbcnn.save({"version": 1}, path, format="pickle")
     good = path.read_bytes()
 
     def disk_full(fd):
@@ -93,6 +130,6 @@ def test_failed_write_keeps_the_previous_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "fsync", disk_full)
     with pytest.raises(OSError, match="No space left"):
-        skbcnn.save({"version": 2}, path)
+        skbcnn.save({"version": 2}, path, format="pickle")
     assert path.read_bytes() == good
     assert [p.name for p in tmp_path.iterdir()] == ["model.skbcnn"]  # no temp file left

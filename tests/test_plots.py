@@ -153,8 +153,12 @@ def test_plot_grad_cam(fitted_pipeline, tmp_path):
     masks = make_synthetic_ultrasound(90, image_size=32, random_state=0).masks
     heat = grad_cam(pipeline, X[:6])
     fig = plots.plot_grad_cam(X[:6], heat, y_true=pipeline.predict(X[:6]), masks=masks[:6], ncols=3)
-    assert len(fig.axes) == 6
+    assert len(fig.axes) == 7  # six panels and the colour bar
+    assert fig.axes[-1].get_ylabel() == "Grad-CAM (relative)"
+    assert fig.axes[-1].get_ylim() == (0.0, 1.0)
     assert_png_not_blank(plots.save_figure(fig, tmp_path / "cam.png", close=True))
+    fig = plots.plot_grad_cam(X[:2], heat[:2], colorbar=False)
+    assert len(fig.axes) == 2
     with pytest.raises(ValueError, match="heatmaps"):
         plots.plot_grad_cam(X[:6], heat[:, :8])
 
@@ -202,3 +206,104 @@ def test_write_report_without_a_cnn(tmp_path):
     paths = write_report(model, data.images[:1], data.target[:1], tmp_path / "one",
                          class_names=data.target_names)
     assert json.loads(paths["metrics_json"].read_text())["roc_auc"] is None
+
+
+def _rows_do_not_touch(fig, ncols):
+    """Every title clears the panel above it (and stays inside the figure)."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    panels = [a for a in fig.axes if a.get_label() != "<colorbar>"]
+    for k, axis in enumerate(panels):
+        title = axis.title.get_window_extent(renderer)
+        assert title.y1 <= fig.bbox.y1, "title cut off at the top"
+        if k >= ncols:
+            above = panels[k - ncols].get_window_extent(renderer)
+            assert title.y1 + 2 <= above.y0, f"title of panel {k} touches the panel above"
+        # no title runs into its neighbours' titles
+        if k % ncols and panels[k - 1].get_title():
+            assert panels[k - 1].title.get_window_extent(renderer).x1 <= title.x0 + 1
+
+
+def test_grids_leave_room_for_two_line_titles(tmp_path):
+    # the sample and Grad-CAM grids titled "true -> predicted" on two lines, two rows
+    from skbcnn.datasets import make_synthetic_ultrasound
+
+    data = make_synthetic_ultrasound(16, image_size=64, random_state=0)
+    names = data.target_names[data.target]
+    predicted = names.copy()
+    predicted[[1, 9]] = "malignant"
+    fig = plots.plot_samples(data.images, names, predicted, n=16)
+    _rows_do_not_touch(fig, 8)
+    assert_png_not_blank(plots.save_figure(fig, tmp_path / "samples.png"))
+    heat = np.random.default_rng(0).uniform(size=(16, 64, 64))
+    fig = plots.plot_grad_cam(data.images, heat, y_true=names, y_pred=predicted, masks=data.masks)
+    _rows_do_not_touch(fig, 8)
+    bar = fig.axes[-1]
+    assert bar.get_label() == "<colorbar>" and bar.get_ylabel() == "Grad-CAM (relative)"
+    # the colour bar sits to the right of every panel
+    fig.canvas.draw()
+    assert all(a.get_position().x1 <= bar.get_position().x0 for a in fig.axes[:-1])
+    assert_png_not_blank(plots.save_figure(fig, tmp_path / "grad_cam.png"))
+
+
+def test_plot_history_ticks_whole_epochs(tmp_path):
+    fig = plots.plot_history(HISTORY)  # 3 epochs: matplotlib alone would tick 1.0, 1.5, 2.0, ...
+    fig.canvas.draw()
+    for axis in fig.axes:
+        ticks = [t for t in axis.get_xticks() if axis.get_xlim()[0] <= t <= axis.get_xlim()[1]]
+        assert ticks and all(float(t).is_integer() for t in ticks), ticks
+    assert_png_not_blank(plots.save_figure(fig, tmp_path / "history.png"))
+
+
+def test_reliability_is_scikit_learns_calibration_display():
+    from sklearn.calibration import calibration_curve
+
+    rng = np.random.default_rng(1)
+    p = rng.uniform(size=300)
+    y = np.where(rng.uniform(size=300) < p, "malignant", "benign")
+    ax = plots.plot_reliability(None, None, y, proba=np.c_[1 - p, p], classes=["benign", "malignant"],
+                                n_bins=5)
+    observed, predicted = calibration_curve(y == "malignant", p, n_bins=5)
+    line = ax.get_lines()[-1]
+    np.testing.assert_allclose(line.get_xdata(), predicted)
+    np.testing.assert_allclose(line.get_ydata(), observed)
+    assert ax.get_xlabel() == "mean predicted probability"
+
+
+def test_evaluate_uses_scikit_learn_definitions():
+    import warnings
+
+    from sklearn.metrics import brier_score_loss, classification_report
+
+    from skbcnn.evaluation import evaluate, format_report
+
+    class Fixed:
+        def __init__(self, classes, proba):
+            self.classes_, self.proba = np.asarray(classes), np.asarray(proba)
+
+        def predict_proba(self, X):
+            return self.proba
+
+    rng = np.random.default_rng(0)
+    proba = rng.dirichlet([1, 1, 1], 40)
+    y = np.array(["benign", "malignant", "normal"])[rng.integers(0, 3, 40)]
+    report = evaluate(Fixed(["benign", "malignant", "normal"], proba), None, y)
+    assert report["brier_score"] == pytest.approx(brier_score_loss(y, proba, labels=["benign", "malignant", "normal"]))
+    expected = classification_report(y, np.array(["benign", "malignant", "normal"])[proba.argmax(1)],
+                                      output_dict=True, zero_division=0)
+    assert report["per_class"]["normal"]["f1"] == pytest.approx(expected["normal"]["f1-score"])
+    assert report["macro_avg"]["recall"] == pytest.approx(expected["macro avg"]["recall"])
+    text = format_report(report)
+    assert "(multiclass: squared errors summed over classes, 0 to 2)" in text and "macro avg" in text
+    # binary: the usual Brier score of the positive (second) class
+    yb = np.where(rng.uniform(size=40) < proba[:, 1], "malignant", "benign")
+    pb = np.c_[1 - proba[:, 1], proba[:, 1]]
+    report = evaluate(Fixed(["benign", "malignant"], pb), None, yb)
+    assert report["brier_score"] == pytest.approx(np.mean((pb[:, 1] - (yb == "malignant")) ** 2))
+    # one class predicted for every image: a warning, recorded in the report
+    with pytest.warns(UserWarning, match="predicted 'benign' for all 40 images"):
+        report = evaluate(Fixed(["benign", "malignant"], np.tile([0.9, 0.1], (40, 1))), None, yb)
+    assert report["warnings"] and report["predicted_classes"] == {"benign": 40}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="the model predicted")  # one-class test set: fine
+        evaluate(Fixed(["benign", "malignant"], np.tile([0.9, 0.1], (3, 1))), None, ["benign"] * 3)

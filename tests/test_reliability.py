@@ -10,6 +10,13 @@ fails in validation first, and predict-side cases reuse the session's
 (NaN loss: tests/test_classifier.py; fsync failure in save:
 tests/test_persistence.py; corrupted/truncated model files and CLI usage
 errors: tests/test_persistence.py, tests/test_cli.py).
+
+The last part builds attack files (a pickle that runs a command, with a
+correct checksum; networks that name code; malformed archives) and checks
+that opening them runs nothing and fails with a message naming the file,
+that loaders never open pipes, sockets or devices, and that silent wrong
+results (bad class weights, NaN labels, out-of-range inputs, too deep
+networks) are refused or warned about.
 """
 
 import errno
@@ -319,6 +326,8 @@ FIT_CASES = {  # not already in tests/test_classifier.py::test_bad_training_inpu
     "y too long": (GREY, [0, 1, 0, 1], ValueError, "3 images but y has 4 labels"),
     "y empty": (GREY, [], ValueError, "3 images but y has 0 labels"),
     "single class": (GREY, ["a", "a", "a"], ValueError, r"at least two classes in y; got only \['a'\]"),
+    "y NaN": (GREY, [0.0, np.nan, 1.0], ValueError, r"y contains NaN \(missing labels\) for 1 image"),
+    "y None label": (GREY, np.array(["a", None, "b"], dtype=object), ValueError, "y contains NaN"),
 }
 
 
@@ -331,7 +340,7 @@ def test_cnn_fit_bad_input_fails_before_training(target, case):
     if target == "pipeline" and case.startswith("y "):
         pytest.skip("the transformers ignore y; covered by the CNNClassifier case")
     estimator = CNNClassifier(**TINY) if target == "CNNClassifier" else make_cnn_pipeline(
-        **{f"cnn__{k}": v for k, v in TINY.items()})
+        "from_scratch", **{f"cnn__{k}": v for k, v in TINY.items()})
     before = _copy(X)
     with pytest.raises(error, match=match):
         estimator.fit(X, None if y is None else np.asarray(y))
@@ -352,6 +361,11 @@ def test_cnn_fit_bad_input_fails_before_training(target, case):
         ("tta", "no", "tta must be True or False"),
         ("early_stopping", "yes", "early_stopping must be True or False"),
         ("class_weight", [1, 2], "class_weight must be"),
+        ("class_weight", {0: -1.0}, r"class_weight\[0\] must be a finite number >= 0; got -1.0"),
+        ("class_weight", {1: float("inf")}, r"class_weight\[1\] must be a finite number >= 0; got inf"),
+        ("class_weight", {1: float("nan")}, r"class_weight\[1\] must be a finite number >= 0; got nan"),
+        ("class_weight", {0: 1.0, 7: 2.0}, r"class_weight has the key 7, which is not a class in y"),
+        ("conv_filters", (4,) * 5, r"conv_filters=\(4, 4, 4, 4, 4\) has 5 blocks.* 16x16 pixels: at most 4"),
     ],
 )
 def test_invalid_cnn_hyperparameters_fail_before_training(small, param, value, match):
@@ -362,7 +376,7 @@ def test_invalid_cnn_hyperparameters_fail_before_training(small, param, value, m
     with pytest.raises(ValueError, match=match):
         clf.fit(X, y)
     assert not hasattr(clf, "model_")
-    pipe = make_cnn_pipeline(**{f"cnn__{param}": value})
+    pipe = make_cnn_pipeline("from_scratch", **{f"cnn__{param}": value})
     with pytest.raises(ValueError, match=match):
         pipe.fit(X, y)
 
@@ -453,8 +467,8 @@ def test_load_and_save_bad_paths(tmp_path):
         skbcnn.load(tmp_path / "missing.skbcnn")
     with pytest.raises(IsADirectoryError):
         skbcnn.load(tmp_path)
-    with pytest.raises(FileNotFoundError):
-        skbcnn.save({"a": 1}, tmp_path / "no" / "such" / "dir.skbcnn")
+    with pytest.raises(FileNotFoundError, match=r"cannot save .*dir.skbcnn: the folder .*such does not exist"):
+        skbcnn.save({"a": 1}, tmp_path / "no" / "such" / "dir.skbcnn", format="pickle")
     with pytest.raises(ValueError, match="compress"):
         skbcnn.save({"a": 1}, tmp_path / "m.skbcnn", compress=12)
     assert list(tmp_path.iterdir()) == []  # no temporary file left
@@ -485,7 +499,7 @@ class _DiskFull:
 @pytest.mark.parametrize("failure", ["write", "unpicklable", "interrupt"])
 def test_failed_save_keeps_the_previous_file(tmp_path, monkeypatch, failure):
     path = tmp_path / "model.skbcnn"
-    skbcnn.save({"version": 1}, path)
+    skbcnn.save({"version": 1}, path, format="pickle")
     good = path.read_bytes()
     new = {"version": 2, "weights": np.zeros(1000)}
     if failure == "write":
@@ -502,9 +516,9 @@ def test_failed_save_keeps_the_previous_file(tmp_path, monkeypatch, failure):
         monkeypatch.setattr(os, "fsync", interrupt)
         error, match = KeyboardInterrupt, None
     with pytest.raises(error, match=match):
-        skbcnn.save(new, path)
+        skbcnn.save(new, path, format="pickle")
     assert path.read_bytes() == good
-    assert skbcnn.load(path) == {"version": 1}
+    assert skbcnn.load(path, trusted=True) == {"version": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["model.skbcnn"]
 
 
@@ -753,3 +767,423 @@ def test_warm_start_fits_after_the_registry_cleanup(small):
     clf.fit(X, y)
     clf.fit(X[:20], y[:20])  # another batch count: Keras may retrace
     assert len(clf.history_["loss"]) == 3 and np.isfinite(clf.history_["loss"]).all()
+
+
+# ======================================= untrusted model files, files, silent results
+# A model file from a stranger must never run code: the attack files below
+# are built here, with correct checksums, as an attacker would.
+class _RunsCommand:
+    """Unpickling this calls os.system: it creates ``marker``."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+def _v2_file(path, members, *, content="safe", header_edit=None):
+    """A format-2 model file with the given members and a correct checksum."""
+    import hashlib
+    from datetime import datetime, timezone
+
+    header = {"format": "skbcnn-model", "format_version": 2, "content": content,
+              "estimator": "sklearn.pipeline.Pipeline", "created": datetime.now(timezone.utc).isoformat(),
+              "versions": persistence.library_versions(),
+              "members": [{"name": name, "size": len(data)} for name, data in members.items()]}
+    if header_edit is not None:
+        header_edit(header)
+    raw = json.dumps(header).encode()
+    body = persistence.MAGIC + struct.pack(">Q", len(raw)) + raw + b"".join(members.values())
+    path.write_bytes(body + hashlib.sha256(body).digest())
+    return path
+
+
+def _v1_file(path, payload):
+    import hashlib
+
+    header = {"format": "skbcnn-model", "format_version": 1, "payload_size": len(payload),
+              "payload_sha256": hashlib.sha256(payload).hexdigest(), "versions": persistence.library_versions()}
+    return _write_model_file(path, header, payload)
+
+
+@pytest.mark.parametrize("layout", ["format-2", "format-1"])
+def test_a_pickle_that_runs_a_command_is_refused_everywhere(tmp_path, capsys, layout):
+    from skbcnn.cli import main
+
+    marker = tmp_path / "pwned"
+    payload = pickle.dumps(_RunsCommand(marker))
+    path = tmp_path / "attack.skbcnn"
+    if layout == "format-2":
+        _v2_file(path, {"model.joblib": payload}, content="pickle")
+    else:
+        _v1_file(path, payload)
+    persistence.read_header(path)  # intact: the checksum is right
+    with pytest.raises(persistence.UntrustedFileError, match=r"holds a pickle.*trusted=True"):
+        skbcnn.load(path)
+    (tmp_path / "images").mkdir()
+    for argv in (["predict", str(path), str(tmp_path / "images")], ["evaluate", str(path), "synthetic"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "holds a pickle" in err and "reads only the pickle-free format" in err
+        assert "skbcnn.save(skbcnn.load(" in err and "trusted=True" in err  # how to convert it
+    assert not marker.exists()
+
+
+def test_cli_writes_and_reads_only_the_pickle_free_format(fitted_pipeline, tmp_path, capsys, monkeypatch):
+    from skbcnn.cli import _save_model, main
+
+    model = _save_model(fitted_pipeline[0], tmp_path / "m.skbcnn")
+    assert persistence.read_header(model)[0]["content"] == "safe"
+    monkeypatch.setattr(pickle, "loads", lambda *a, **k: pytest.fail("pickle.loads called"))
+    monkeypatch.setattr(pickle, "load", lambda *a, **k: pytest.fail("pickle.load called"))
+    import joblib
+
+    monkeypatch.setattr(joblib, "load", lambda *a, **k: pytest.fail("joblib.load called"))
+    from PIL import Image
+
+    Image.fromarray(np.full((32, 32), 90, np.uint8)).save(tmp_path / "scan.png")
+    assert main(["predict", str(model), str(tmp_path / "scan.png"), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["path"].endswith("scan.png")
+
+
+@pytest.fixture(scope="module")
+def safe_members(fitted_pipeline):
+    from skbcnn.sharing import _export_members
+
+    return _export_members(fitted_pipeline[0])
+
+
+def _edited_members(members, edit=None, network=None):
+    description = json.loads(members["skbcnn.json"])
+    if edit is not None:
+        edit(description)
+    if network is not None:
+        description.pop("cnn_sha256")  # as in older exports: reach the network checks
+    return {"skbcnn.json": json.dumps(description).encode(),
+            "cnn.keras": members["cnn.keras"] if network is None else network}
+
+
+def _zip(**files):
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _network_with_config(members, edit):
+    """The exported .keras file with its config.json edited."""
+    import io
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(members["cnn.keras"]))
+    config = json.loads(source.read("config.json"))
+    edit(config)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in source.namelist():
+            archive.writestr(name, json.dumps(config) if name == "config.json" else source.read(name))
+    return buffer.getvalue()
+
+
+def _add_layer(config, layer):
+    config["config"]["layers"].insert(1, layer)
+
+
+MALFORMED_SAFE_FILES = {
+    "no-classes": (dict(edit=lambda d: d["steps"][-1]["fitted"].pop("classes_")),
+                   r"skbcnn.json\): is not a valid description \(step 'cnn' lacks the fitted attribute\(s\) "
+                   r"\['classes_'\]"),
+    "classes-vs-network": (dict(edit=lambda d: d["steps"][-1]["fitted"]["classes_"].update(
+        __ndarray__=["a", "b", "c", "d"])), r"classes_ has 4 classes but the network .* has 3 output"),
+    "shape-vs-network": (dict(edit=lambda d: d["steps"][-1]["fitted"].update(
+        image_shape_={"__tuple__": [64, 64, 1]})), r"image_shape_ \(64, 64, 1\) does not match the input"),
+    "deep-json": (dict(raw=b"[" * 100_000 + b"]" * 100_000), r"skbcnn.json\): is not a valid description "
+                  r"\(the file is nested too deeply"),
+    "deep-but-parsable": (dict(edit=lambda d: d.update(extra=json.loads("[" * 200 + "]" * 200))),
+                          "nested too deeply"),
+    "object-array": (dict(edit=lambda d: d["steps"][-1]["fitted"]["classes_"].update(dtype="O")),
+                     "arrays of dtype object are not allowed"),
+    "not-a-zip": (dict(network=b"PK but not really a zip"), r"cnn.keras\): not a Keras .keras file \(not a zip"),
+    "zip-without-config": (dict(network=_zip(**{"model.weights.h5": b""})),
+                           r"cnn.keras\): not a Keras .keras file \(it lacks \['config.json'\]\)"),
+    "broken-weights": (dict(network=_zip(**{"config.json": b"{}", "model.weights.h5": b"x",
+                                            "metadata.json": b"{}"})),
+                       r"cnn.keras\): the network cannot be loaded"),
+}
+
+
+@pytest.mark.parametrize("case", list(MALFORMED_SAFE_FILES))
+def test_malformed_safe_files_name_the_file_and_the_problem(safe_members, tmp_path, case):
+    change, match = MALFORMED_SAFE_FILES[case]
+    members = _edited_members(safe_members, change.get("edit"), change.get("network"))
+    if "raw" in change:
+        members["skbcnn.json"] = change["raw"]
+    path = _v2_file(tmp_path / "bad.skbcnn", members)
+    with pytest.raises(ValueError, match=match) as error:
+        skbcnn.load(path)
+    assert str(path) in str(error.value)
+    assert type(error.value) is ValueError and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("layer", [
+    {"module": "keras.layers", "class_name": "Lambda", "config": {"name": "evil", "function": {
+        "module": "builtins", "class_name": "function", "config": "print", "registered_name": "function"}}},
+    {"module": "os", "class_name": "system", "config": {"name": "evil"}},
+], ids=["lambda-layer", "foreign-module"])
+def test_networks_that_name_code_are_refused(safe_members, tmp_path, layer):
+    network = _network_with_config(safe_members, lambda config: _add_layer(config, layer))
+    path = _v2_file(tmp_path / "bad.skbcnn", _edited_members(safe_members, network=network))
+    with pytest.raises(ValueError, match=r"cnn.keras\): the network names .* which is code or not part of Keras"):
+        skbcnn.load(path)
+
+
+def test_import_never_builds_or_downloads_a_network(safe_members, fitted_pipeline, tmp_path, monkeypatch):
+    import keras
+
+    from skbcnn import classifier, models
+    from skbcnn.sharing import export_model, import_model
+
+    def forbidden(*args, **kwargs):
+        pytest.fail("a network was built or downloaded while loading a model file")
+
+    for target, name in [(keras.utils, "get_file"), (models, "build_cnn"), (models, "build_pretrained_cnn"),
+                         (classifier, "build_cnn"), (classifier, "build_pretrained_cnn"),
+                         (classifier.CNNClassifier, "_build_keras_model")]:
+        monkeypatch.setattr(target, name, forbidden)
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("KERAS_HOME", str(home / ".keras"))
+
+    def pretrained(description):
+        description["steps"][-1]["params"].update(backbone="efficientnetv2_b0", backbone_weights="imagenet")
+
+    pipeline, X = fitted_pipeline
+    path = _v2_file(tmp_path / "m.skbcnn", _edited_members(safe_members, pretrained))
+    loaded = skbcnn.load(path)
+    assert loaded[-1].backbone == "efficientnetv2_b0"  # the parameter, kept for a refit
+    np.testing.assert_allclose(loaded.predict_proba(X[:4]), pipeline.predict_proba(X[:4]), atol=1e-6)
+    assert loaded[-1].input_range_ == pipeline[-1].input_range_
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "cnn.keras").write_bytes(safe_members["cnn.keras"])
+    (folder / "skbcnn.json").write_bytes(_edited_members(safe_members, pretrained)["skbcnn.json"])
+    np.testing.assert_allclose(import_model(folder).predict_proba(X[:4]), pipeline.predict_proba(X[:4]),
+                               atol=1e-6)
+    assert not home.exists()  # nothing written outside the model file
+
+
+def test_safe_file_members_must_match_the_content(safe_members, tmp_path):
+    path = _v2_file(tmp_path / "m.skbcnn", {"model.joblib": b"x"})  # "safe" with a pickle inside
+    with pytest.raises(ValueError, match=r"holds \['model.joblib'\] as 'safe' content"):
+        skbcnn.load(path)
+    path = _v2_file(tmp_path / "m.skbcnn", dict(safe_members), header_edit=lambda h: h.update(content="json"))
+    with pytest.raises(ValueError, match="as 'json' content"):
+        skbcnn.load(path)
+
+
+def test_load_refuses_pipes(tmp_path):
+    os.mkfifo(tmp_path / "pipe.skbcnn")
+    with pytest.raises(ValueError, match="not a regular file"):
+        skbcnn.load(tmp_path / "pipe.skbcnn")  # and does not hang
+
+
+# ------------------------------------------------------------------ saving files
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_saved_files_respect_the_umask(tmp_path, umask, mode):
+    old = os.umask(umask)
+    try:
+        path = skbcnn.save({"a": 1}, tmp_path / "m.skbcnn", format="pickle")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == mode
+
+
+def test_a_killed_save_leaves_no_temporary_file_after_the_next_save(tmp_path):
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    leftover = tmp_path / f".m.skbcnn.tmp-{int(dead.stdout)}"  # what a killed save leaves
+    leftover.write_bytes(b"half a model")
+    other = tmp_path / ".other.skbcnn.tmp-1"  # another file's, pid 1 is running: kept
+    other.write_bytes(b"")
+    skbcnn.save({"a": 1}, tmp_path / "m.skbcnn", format="pickle")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.skbcnn.tmp-1", "m.skbcnn"]
+
+
+def test_saving_onto_a_symlink_writes_through_it(tmp_path):
+    real = tmp_path / "models" / "real.skbcnn"
+    real.parent.mkdir()
+    real.write_bytes(b"old")
+    link = tmp_path / "link.skbcnn"
+    link.symlink_to(real)
+    skbcnn.save({"a": 2}, link, format="pickle")
+    assert link.is_symlink() and skbcnn.load(real, trusted=True) == {"a": 2}
+    assert sorted(p.name for p in real.parent.iterdir()) == ["real.skbcnn"]
+    dangling = tmp_path / "dangling.skbcnn"
+    dangling.symlink_to(tmp_path / "gone" / "x.skbcnn")
+    with pytest.raises(FileNotFoundError, match=r"cannot save .*gone/x.skbcnn: the folder .*gone does not"):
+        skbcnn.save({"a": 3}, dangling, format="pickle")
+
+
+# ------------------------------------------------------------ files and loaders
+def _special_files(folder):
+    """A named pipe, a socket and a link to a device, all named like images."""
+    import socket
+
+    os.mkfifo(folder / "pipe.png")
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(folder / "sock.png"))
+    (folder / "zero.png").symlink_to("/dev/zero")
+    return sock
+
+
+@pytest.fixture
+def tree_with_special_files(tmp_path):
+    root = _image_tree(tmp_path / "data")
+    sock = _special_files(root / "benign")
+    yield root
+    sock.close()
+
+
+def test_loaders_never_open_pipes_sockets_or_devices(tree_with_special_files):
+    import signal
+
+    root = tree_with_special_files
+    signal.alarm(60)  # a hang fails the test instead of the run
+    try:
+        with pytest.warns(UserWarning, match=r"Skipped 3 unreadable file\(s\).*pipe.png: not a regular file"):
+            data = load_image_folder(root, image_size=8, on_error="skip")
+        assert len(data.images) == 6 and len(data.skipped) == 3
+        with pytest.raises(ValueError, match=r"pipe.png: not a regular file .*\(and 2 more\)"):
+            load_image_folder(root, image_size=8)
+        with pytest.raises(ValueError, match="not a regular file"):
+            load_busi(root, image_size=8, on_error="raise")
+    finally:
+        signal.alarm(0)
+
+
+def test_cli_on_error_choice(tree_with_special_files, fitted_pipeline, tmp_path, capsys):
+    import signal
+
+    from skbcnn.cli import _save_model, load_data, main
+
+    root = tree_with_special_files
+    signal.alarm(60)
+    try:
+        assert main(["train", str(root), "--image-size", "8", "--out", str(tmp_path / "m.skbcnn")]) == 2
+        assert "pipe.png: not a regular file" in capsys.readouterr().err
+        with pytest.warns(UserWarning, match="not a regular file"):
+            assert len(load_data(root, image_size=8, on_error="skip").images) == 6
+        model = _save_model(fitted_pipeline[0], tmp_path / "m.skbcnn")
+        assert main(["predict", str(model), str(root / "benign"), "--on-error", "raise"]) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and "skbcnn predict: error:" in err and "not a regular file" in err
+        assert main(["predict", str(model), str(root / "benign"), "--on-error", "skip"]) == 0
+        out, err = capsys.readouterr()
+        assert len(out.splitlines()) == 2 and "warning: skipped" in err and "sock.png" in err
+        assert main(["predict", str(model), str(root / "benign")]) == 2  # default: report, predict, status 2
+        assert len(capsys.readouterr().out.splitlines()) == 2
+    finally:
+        signal.alarm(0)
+    assert build_parser_has_on_error()
+
+
+def build_parser_has_on_error():
+    from skbcnn.cli import build_parser
+
+    parser = build_parser()
+    return all(parser.parse_args([*argv, "--on-error", "skip"]).on_error == "skip" for argv in (
+        ["train", "x", "--out", "m"], ["evaluate", "m", "x"], ["search", "x", "--grid", "g"], ["predict", "m", "x"]))
+
+
+def _busi_tree_with_masks(root, mask_size=(10, 10)):
+    from PIL import Image
+
+    for label in ("benign", "malignant", "normal"):
+        (root / label).mkdir(parents=True)
+        for i in range(2):
+            Image.fromarray(np.full((10, 10), 40 * i, np.uint8)).save(root / label / f"{label} ({i}).png")
+            Image.fromarray(np.zeros(mask_size, np.uint8)).save(root / label / f"{label} ({i})_mask.png")
+    return root
+
+
+def test_busi_masks_go_through_the_pixel_guard(tmp_path, monkeypatch):
+    from skbcnn import datasets
+
+    root = _busi_tree_with_masks(tmp_path / "busi", mask_size=(40, 40))
+    monkeypatch.setattr(datasets, "MAX_IMAGE_PIXELS", 1000)  # images 100 px pass, masks 1600 px do not
+    with pytest.raises(ValueError, match=r"benign \(0\)_mask.png: image is larger than the limit of 1000 pixels"):
+        load_busi(root, image_size=8, return_masks=True)
+    monkeypatch.undo()
+    (root / "malignant" / "malignant (1)_mask.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    with pytest.raises(ValueError, match=r"malignant \(1\)_mask.png: (corrupt|not an image)"):
+        load_busi(root, image_size=8, return_masks=True)
+    (root / "malignant" / "malignant (1)_mask.png").unlink()
+    os.mkfifo(root / "malignant" / "malignant (1)_mask.png")
+    with pytest.raises(ValueError, match=r"malignant \(1\)_mask.png: not a regular file"):
+        load_busi(root, image_size=8, return_masks=True)
+
+
+def test_a_huge_sparse_mask_is_refused_without_decoding(tmp_path):
+    from PIL import Image
+
+    root = _busi_tree_with_masks(tmp_path / "busi")
+    big = root / "normal" / "normal (1)_mask.png"
+    Image.new("L", (12000, 12000)).save(big)  # a small file announcing 144 megapixels
+    assert big.stat().st_size < 1_000_000
+    with pytest.raises(ValueError, match=r"normal \(1\)_mask.png: image is larger than the limit"):
+        load_busi(root, image_size=8, return_masks=True)
+
+
+def test_large_images_decode_in_reduced_form_quickly(tmp_path):
+    import time
+
+    from PIL import Image
+
+    from skbcnn.datasets import _read_image
+
+    big = tmp_path / "big.png"
+    pixels = np.zeros((8000, 8000), np.uint8)
+    pixels[::97] = 200
+    Image.fromarray(pixels).save(big)
+    start = time.perf_counter()
+    image = _read_image(big, (64, 64), "grey")
+    assert time.perf_counter() - start < 5  # 36 s before reduced decoding
+    assert image.shape == (64, 64)
+    # reduced decoding keeps 4x the target resolution: the same image as a full decode
+    from skimage.transform import resize
+
+    y, x = np.mgrid[0:1200, 0:1000]
+    smooth = (127 + 100 * np.sin(x / 70.0) * np.cos(y / 50.0)).astype(np.uint8)
+    for name in ("smooth.png", "smooth.jpg"):
+        Image.fromarray(smooth).save(tmp_path / name)
+        full = np.asarray(Image.open(tmp_path / name).convert("L"))
+        expected = np.rint(resize(full, (48, 40), anti_aliasing=True, preserve_range=True))
+        assert np.abs(_read_image(tmp_path / name, (48, 40), "grey") - expected).mean() < 1.5
+
+
+# -------------------------------------------------------------- silent results
+def test_predicting_far_outside_the_training_range_warns_once(fitted_pipeline):
+    pipeline, X = fitted_pipeline
+    cnn = pickle.loads(pickle.dumps(pipeline[-1]))
+    features = pipeline[:-1].transform(X[:4])
+    low, high = cnn.input_range_
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cnn.predict_proba(features)  # the training range: no warning
+        pipeline.predict_proba(X[:4])
+    cnn.set_params(tta=True)  # four predictions, one warning
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cnn.predict(features * 255)
+    messages = [str(w.message) for w in caught if "predictions on such images" in str(w.message)]
+    assert len(messages) == 1
+    assert f"[{low:.3g}, {high:.3g}]" in messages[0]
+    assert f"{(features * 255).max():.3g}]" in messages[0]
