@@ -832,10 +832,19 @@ def _stratified_holdout(X, y, sample_weight, fraction, rng, groups=None):
         idx_train, idx_val = train_test_split(np.arange(len(y)), test_size=n_val, stratify=labels, random_state=seed)
     else:
         n_splits = max(2, round(1 / fraction))
-        if len(np.unique(groups)) < n_splits:
+        splits = []
+        if len(np.unique(groups)) >= n_splits:
+            splitter = StratifiedGroupKFold(n_splits, shuffle=True, random_state=seed)
+            # the first fold that has every class on both sides
+            splits = [(tr, va) for tr, va in splitter.split(X, labels, groups)
+                      if len(np.unique(labels[va])) == n_classes == len(np.unique(labels[tr]))][:1]
+        if not splits:
+            warnings.warn(
+                f"No validation split that keeps the {len(np.unique(groups))} groups whole and holds every "
+                "class: training without a hold-out (no early stopping). Use fewer, larger groups or "
+                "more images.", UserWarning, stacklevel=5)
             return X, y, sample_weight, None
-        splitter = StratifiedGroupKFold(n_splits, shuffle=True, random_state=seed)
-        idx_train, idx_val = next(splitter.split(X, labels, groups))
+        idx_train, idx_val = splits[0]
     validation = (X[idx_val], y[idx_val])
     weights = None if sample_weight is None else sample_weight[idx_train]
     return X[idx_train], y[idx_train], weights, validation

@@ -709,7 +709,7 @@ def group_near_duplicates(images, *, size=64, threshold=0.95):
     together too).
 
     Two images are near-duplicates when their grey versions, shrunk to
-    ``size`` x ``size`` pixels, have a Pearson correlation above
+    ``size`` x ``size`` pixels, have a Pearson correlation of at least
     ``threshold``; groups are the connected components of that relation
     (transitive: if A ~ B and B ~ C, all three share a group).
 
@@ -750,7 +750,7 @@ def group_near_duplicates(images, *, size=64, threshold=0.95):
         )
     if not (isinstance(size, (int, np.integer)) and size >= 2):
         raise ValueError(f"size must be an integer >= 2; got {size!r}.")
-    if not (isinstance(threshold, (int, float, np.floating)) and 0 < threshold <= 1):
+    if isinstance(threshold, bool) or not (isinstance(threshold, (int, float, np.floating)) and 0 < threshold <= 1):
         raise ValueError(f"threshold must be in (0, 1]; got {threshold!r}.")
     grey = images.mean(axis=-1, dtype=np.float32) if images.ndim == 4 else images.astype(np.float32)
     if not np.isfinite(grey).all():
@@ -762,7 +762,8 @@ def group_near_duplicates(images, *, size=64, threshold=0.95):
     flat = np.divide(flat, norms, out=np.zeros_like(flat), where=norms > 0)
     rows, cols = [], []
     for start in range(0, len(flat), 1024):  # bounded memory for large sets
-        i, j = np.nonzero(flat[start:start + 1024] @ flat.T > threshold)
+        # a little tolerance, so that threshold=1 still joins exact copies
+        i, j = np.nonzero(flat[start:start + 1024] @ flat.T >= threshold - 1e-9)
         rows.append(i + start)
         cols.append(j)
     rows, cols = np.concatenate(rows), np.concatenate(cols)

@@ -503,18 +503,29 @@ def _set_lite_weights(model, state, variant, include_top):
         for ours, theirs in (("expand_conv", "_expand_conv"), ("expand_bn", "_bn0"), ("dw_bn", "_bn1"),
                              ("project_conv", "_project_conv"), ("project_bn", "_bn2")):
             torch_names[f"lite_block{i}_{ours}"] = f"_blocks.{i}.{theirs}"
+    used = set()
     try:
         for layer in model.layers:
             if layer.name in torch_names:
                 name = torch_names[layer.name]
                 if isinstance(layer, keras.layers.BatchNormalization):
                     layer.set_weights(batch_norm(name))
+                    used.update(f"{name}.{key}" for key in ("weight", "bias", "running_mean", "running_var"))
                 else:
                     layer.set_weights([conv_kernel(name)])
+                    used.add(f"{name}.weight")
             elif layer.name.endswith("_dwconv"):  # (c, 1, kh, kw) -> (kh, kw, c, 1)
                 i = layer.name[len("lite_block"):-len("_dwconv")]
                 layer.set_weights([state[f"_blocks.{i}._depthwise_conv.weight"].transpose(2, 3, 0, 1)])
-            elif layer.name == "lite_predictions":
-                layer.set_weights([state["_fc.weight"].T, state["_fc.bias"]])
+                used.add(f"_blocks.{i}._depthwise_conv.weight")
     except (KeyError, ValueError) as error:
         raise ValueError(f"The weights file does not hold {variant}'s weights: {error}") from error
+    if include_top:
+        model.get_layer("lite_predictions").set_weights([state["_fc.weight"].T, state["_fc.bias"]])
+    # every tensor of the file must have found its layer: a file of another
+    # variant with some matching shapes is not silently half-loaded
+    unused = sorted(k for k in state if k not in used and not k.endswith("num_batches_tracked")
+                    and not k.startswith("_fc."))
+    if unused:
+        raise ValueError(f"The weights file does not hold {variant}'s weights: {len(unused)} tensors have no "
+                         f"layer, e.g. {unused[0]}.")

@@ -75,7 +75,9 @@ def _decode(value):
     if isinstance(value, dict):
         if "__ndarray__" in value:
             dtype = np.dtype(value["dtype"])
-            if dtype.kind not in "biufU":
+            # numbers, and strings of class-name length: a dtype such as
+            # "<U200000000" would make a few bytes of JSON allocate gigabytes
+            if dtype.kind not in "biufU" or dtype.itemsize > (4 * _MAX_STRING if dtype.kind == "U" else 16):
                 raise ValueError(f"arrays of dtype {dtype} are not allowed")
             return np.asarray(value["__ndarray__"], dtype=dtype)
         if "__tuple__" in value:
@@ -245,7 +247,12 @@ _KERAS_MODULES = {
 }
 _KERAS_SRC = ("keras.src.models.", "keras.src.ops.", "keras.src.layers.", "keras.src.losses.",
               "keras.src.metrics.", "keras.src.optimizers.", "keras.src.initializers.")
-_CODE_CLASSES = {"Lambda", "TFOpLambda", "__lambda__", "function"}
+# Lambda layers and functions are code; TFSMLayer loads a SavedModel from any
+# path and the lookup/vectorisation layers read vocabulary files (older Keras
+# releases allow both in safe mode).
+_CODE_CLASSES = {"Lambda", "TFOpLambda", "__lambda__", "function", "TFSMLayer",
+                 "StringLookup", "IntegerLookup", "TextVectorization"}
+_MAX_STRING = 1024  # characters of a string array element (class names)
 
 
 def _too_deep(value, limit):
@@ -269,6 +276,10 @@ def _check_keras_config(config, where):
         if isinstance(item, list):
             stack.extend(item)
         elif isinstance(item, dict):
+            if "registered_name" in item and item.get("registered_name") not in (None, item.get("class_name")):
+                # a custom object registered in the loading process: not Keras
+                raise ValueError(f"{where}: the network names the registered object "
+                                 f"{item.get('registered_name')!r}, which is not part of Keras; refusing to load it.")
             if "class_name" in item:
                 module, name = item.get("module"), item.get("class_name")
                 allowed = module is None or module in _KERAS_MODULES or (

@@ -65,8 +65,9 @@ def test_holdout_takes_whole_groups():
     X_train, _, _, (X_val, _) = _stratified_holdout(X, y, None, 0.1, np.random.default_rng(0), groups)
     assert not set(groups[X_train]) & set(groups[X_val])
     assert set(y[X_val]) == {0, 1, 2}
-    # too few groups for the fraction asked: no hold-out rather than a bad one
-    assert _stratified_holdout(X, y, None, 0.1, np.random.default_rng(0), y)[3] is None
+    # too few groups for the fraction asked: no hold-out rather than a bad one, and a warning
+    with pytest.warns(UserWarning, match="No validation split that keeps the 3 groups whole"):
+        assert _stratified_holdout(X, y, None, 0.1, np.random.default_rng(0), y)[3] is None
 
 
 def test_fit_accepts_groups_and_checks_their_length(synthetic_small):

@@ -133,3 +133,23 @@ def test_failed_write_keeps_the_previous_file(tmp_path, monkeypatch):
         skbcnn.save({"version": 2}, path, format="pickle")
     assert path.read_bytes() == good
     assert [p.name for p in tmp_path.iterdir()] == ["model.skbcnn"]  # no temp file left
+
+
+def test_description_arrays_cannot_ask_for_huge_strings():
+    from skbcnn.sharing import _decode
+
+    assert _decode({"__ndarray__": ["benign"], "dtype": "<U9"}).tolist() == ["benign"]
+    with pytest.raises(ValueError, match="arrays of dtype <U200000000 are not allowed"):
+        _decode({"__ndarray__": ["a"], "dtype": "<U200000000"})
+
+
+@pytest.mark.parametrize("item", [
+    {"class_name": "TFSMLayer", "module": "keras.layers", "config": {"filepath": "/etc"}},
+    {"class_name": "StringLookup", "module": "keras.layers", "config": {"vocabulary": "/etc/passwd"}},
+    {"class_name": "Dense", "module": "keras.layers", "registered_name": "evil>Dense"},
+])
+def test_network_configs_that_read_files_or_custom_objects_are_refused(item):
+    from skbcnn.sharing import _check_keras_config
+
+    with pytest.raises(ValueError, match="refusing to load it"):
+        _check_keras_config({"config": {"layers": [item]}}, "m.skbcnn (cnn.keras)")

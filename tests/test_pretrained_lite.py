@@ -116,12 +116,12 @@ def test_a_pickle_that_names_os_system_is_refused_and_runs_nothing(tmp_path):
 
 
 def test_a_hand_made_state_dict_reads_back_exactly(tmp_path):
-    state = {"a": _Tensor("0", 6, 0, (2, 3), (3, 1)), "b": _Tensor("0", 6, 1, (2,), (3,))}
+    state = {"a": _Tensor("0", 6, 0, (2, 3), (3, 1)), "b": _Tensor("0", 6, 1, (2,), (1,))}
     path = tmp_path / "small.pth"
     path.write_bytes(_legacy_file(_pickle_state(state), [("0", [0, 1, 2, 3, 4, 5])]))
     arrays = read_torch_state_dict(path)
     np.testing.assert_array_equal(arrays["a"], [[0, 1, 2], [3, 4, 5]])
-    np.testing.assert_array_equal(arrays["b"], [1, 4])
+    np.testing.assert_array_equal(arrays["b"], [1, 2])
 
 
 @pytest.mark.parametrize("cut", [10, 200, -8])
@@ -162,3 +162,38 @@ def test_classifier_fine_tunes_lite0_from_the_package():
     stem = clf.model_.get_layer("lite_stem_conv").kernel.numpy()
     expected = read_torch_state_dict(lite_weights_file("efficientnet_lite0"))["_conv_stem.weight"]
     np.testing.assert_allclose(stem, expected.transpose(2, 3, 1, 0), atol=1e-6)
+
+
+@pytest.mark.parametrize("size, stride, offset", [
+    ((20000, 20000), (0, 0), 0),  # one element repeated: 3 GB from a few bytes
+    ((2, 3), (1, 1), 0),  # overlapping
+    ((2, 3), (3, 1), 1),  # past the end
+])
+def test_views_that_repeat_overlap_or_overrun_are_refused(tmp_path, size, stride, offset):
+    state = {"a": _Tensor("0", 6, offset, size, stride)}
+    path = tmp_path / "bomb.pth"
+    path.write_bytes(_legacy_file(_pickle_state(state), [("0", [0, 1, 2, 3, 4, 5])]))
+    with pytest.raises(ValueError, match="reaches outside its storage or is not contiguous"):
+        read_torch_state_dict(path)
+
+
+def test_transposed_storage_reads_back_transposed(tmp_path):
+    state = {"a": _Tensor("0", 6, 0, (2, 3), (1, 2))}  # column-major, as torch's permuted weights
+    path = tmp_path / "t.pth"
+    path.write_bytes(_legacy_file(_pickle_state(state), [("0", [0, 1, 2, 3, 4, 5])]))
+    np.testing.assert_array_equal(read_torch_state_dict(path)["a"], [[0, 2, 4], [1, 3, 5]])
+
+
+def test_build_on_anything_but_the_state_dict_is_refused(tmp_path):
+    # BUILD would set attributes on the reader's own objects
+    body = (b"\x80\x02ctorch\nFloatStorage\n}X\x05\x00\x00\x00dtypeX\x03\x00\x00\x00<f8sb.")
+    path = tmp_path / "build.pth"
+    path.write_bytes(_legacy_file(body, []))
+    with pytest.raises(UnsafeWeightsError, match="BUILD"):
+        read_torch_state_dict(path)
+    assert read_torch_state_dict(lite_weights_file("efficientnet_lite0"))["_bn0.weight"].dtype == np.float32
+
+
+def test_weights_of_another_variant_are_refused():
+    with pytest.raises(ValueError, match="does not hold efficientnet_lite0's weights"):
+        efficientnet_lite("efficientnet_lite0", input_shape=(32, 32, 3), weights=lite_weights_file("efficientnet_lite1"))
