@@ -276,8 +276,10 @@ def _check_keras_config(config, where):
         if isinstance(item, list):
             stack.extend(item)
         elif isinstance(item, dict):
-            if "registered_name" in item and item.get("registered_name") not in (None, item.get("class_name")):
-                # a custom object registered in the loading process: not Keras
+            registered = item.get("registered_name")
+            if isinstance(registered, str) and ">" in registered and registered.split(">", 1)[0] not in ("", "keras"):
+                # "package>Name": a custom object registered in the loading
+                # process, not Keras' own (those are "Name" or ">Name")
                 raise ValueError(f"{where}: the network names the registered object "
                                  f"{item.get('registered_name')!r}, which is not part of Keras; refusing to load it.")
             if "class_name" in item:
