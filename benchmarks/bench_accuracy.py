@@ -2,7 +2,7 @@
 
 BUSI (``busi256``, 624 images, 3 classes): 5-fold cross-validation of
 ``make_cnn_pipeline(recipe)`` (``--recipe``, default the library's default,
-``pretrained``, at its 160 px; ``from_scratch`` at 128 px unless
+``pretrained``, at its 224 px; ``from_scratch`` at 128 px unless
 ``--image-size``) on folds grouped by near-duplicates (the default,
 ``--split group``; ``--split file`` gives the earlier by-file folds, which
 put copies of an image on both sides and inflate the scores); also the
@@ -97,7 +97,7 @@ def main():
     parser.add_argument("task", choices=["busi", "breastmnist"])
     parser.add_argument("--binary", action="store_true", help="BUSI: benign vs malignant only")
     parser.add_argument("--image-size", type=int, default=None,
-                        help="BUSI default: the recipe's (160 pretrained, else 128); BreastMNIST 28")
+                        help="BUSI default: the recipe's (224 pretrained, else 128); BreastMNIST 28")
     parser.add_argument("--folds", type=int, nargs="*", default=None,
                         help="folds to run (default: all; BUSI 0-4, BreastMNIST CV 0-9)")
     parser.add_argument("--split", choices=["group", "file", "cv", "val"], default=None,

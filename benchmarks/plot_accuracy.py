@@ -21,8 +21,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 APPROACHES = [  # (result file, label)
     ("accuracy_seed_baseline.json", "plain-Keras\nseed CNN, 128 px"),
     ("accuracy_busi_group_from_scratch.json", "from_scratch\nrecipe, 96 px"),
-    ("accuracy_busi_group_pretrained.json", "pretrained recipe\n(default), 160 px"),
-    ("accuracy_busi_group_pretrained_224.json", "pretrained\nrecipe, 224 px"),
+    ("accuracy_busi_group_pretrained.json", "pretrained\nrecipe, 160 px"),
+    ("accuracy_busi_group_pretrained_224.json", "pretrained recipe\n(default), 224 px"),
 ]
 TARGETS = {"accuracy": 0.85, "roc_auc": 0.94}
 

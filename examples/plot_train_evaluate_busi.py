@@ -33,7 +33,7 @@ from skbcnn.datasets import group_near_duplicates, load_busi, make_synthetic_ult
 from skbcnn.evaluation import evaluate, format_report
 
 QUICK = os.environ.get("SKBCNN_QUICK") == "1"
-size = 64 if QUICK else 160  # the pretrained recipe's size
+size = 64 if QUICK else 224  # the pretrained recipe's size
 
 busi = get_data_home() / "busi256"
 if busi.is_dir():

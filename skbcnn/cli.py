@@ -941,7 +941,7 @@ def _add_data_options(parser, *, image_size=True, n_samples=600, random_state=0,
     if image_size:
         group.add_argument("--image-size", type=int, default=None,
                            help="resize images to this side in pixels (default: 64 for synthetic, "
-                                "the file's size for .npz, for folders the recipe's: 160 pretrained, "
+                                "the file's size for .npz, for folders the recipe's: 224 pretrained, "
                                 "128 otherwise)")
         group.add_argument("--color", choices=("grey", "rgb"), default="grey",
                            help="load images as grey (default) or RGB")
@@ -963,7 +963,7 @@ def _add_training_options(parser):
     group.add_argument("--recipe", choices=("auto", *RECIPES), default="auto",
                        help="starting parameters (skbcnn.pipeline.RECIPES): 'auto' (default) picks "
                             "'low_resolution' for images under 64 px, else 'pretrained' (EfficientNet-Lite0 "
-                            "fine-tuned; folders loaded at 160 px); 'from_scratch' trains skbcnn's own network")
+                            "fine-tuned; folders loaded at 224 px); 'from_scratch' trains skbcnn's own network")
     # no choices here: the list lives with the networks, and --help must not import TensorFlow
     group.add_argument("--backbone", default=None, metavar="NAME",
                        help="pretrained backbone (implies the pretrained recipe with --recipe auto): "

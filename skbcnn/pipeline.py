@@ -87,7 +87,7 @@ RECIPES = MappingProxyType({
 
 #: The side, in pixels, at which ``skbcnn train`` loads image folders for
 #: each recipe (``None``: the images' own size, for MedMNIST arrays).
-RECIPE_IMAGE_SIZES = MappingProxyType({"pretrained": 160, "low_resolution": None, "from_scratch": 128})
+RECIPE_IMAGE_SIZES = MappingProxyType({"pretrained": 224, "low_resolution": None, "from_scratch": 128})
 
 # Below this side a pretrained backbone's last feature map is 1 x 1 (and
 # 28-px images were not measured with one): such images get the

@@ -409,7 +409,7 @@ def test_no_tensorflow_start_up_lines_on_stderr(tmp_path):
 @pytest.mark.parametrize("argv, expected", [
     (["train", "synthetic"], "pretrained"),  # 64 px
     (["train", "synthetic", "--image-size", "32"], "low_resolution"),
-    (["train", "some/folder"], "pretrained"),  # loaded at 160 px
+    (["train", "some/folder"], "pretrained"),  # loaded at 224 px
     (["train", "some/folder", "--image-size", "48"], "low_resolution"),
     (["train", "synthetic", "--image-size", "32", "--backbone", "efficientnet_lite1"], "pretrained"),
     (["train", "some/folder", "--recipe", "from_scratch"], "from_scratch"),
@@ -421,7 +421,7 @@ def test_auto_recipe_follows_the_image_size(argv, expected):
     recipe = _resolve_recipe(args)
     assert recipe == expected
     if argv[1] == "some/folder" and "--image-size" not in argv:
-        assert _recipe_image_size(args, recipe) == (160 if recipe == "pretrained" else 128)
+        assert _recipe_image_size(args, recipe) == (224 if recipe == "pretrained" else 128)
 
 
 def test_auto_recipe_reads_the_npz_image_size(tmp_path):
