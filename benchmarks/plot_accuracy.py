@@ -30,7 +30,7 @@ TARGETS = {"accuracy": 0.85, "roc_auc": 0.94}
 def main():
     found = [(json.loads((RESULTS / name).read_text()), label) for name, label in APPROACHES
              if (RESULTS / name).is_file()]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True, layout="constrained")
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), sharey=True, layout="constrained")
     for ax, metric, title in zip(axes, ("accuracy", "roc_auc"), ("accuracy", "macro one-vs-rest ROC AUC")):
         for i, (result, _) in enumerate(found):
             values = np.array([row[metric] for row in result["rows"]])
@@ -38,7 +38,7 @@ def main():
             ax.errorbar(i, values.mean(), yerr=values.std(), color="#08519c", capsize=4)
             ax.plot(np.full(len(values), i) + np.linspace(-0.2, 0.2, len(values)), values, "o",
                     color="#08306b", markersize=4)
-            ax.text(i, 0.52, f"{values.mean():.3f} ± {values.std():.3f}", ha="center", fontsize=9)
+            ax.text(i, 0.52, f"{values.mean():.3f}\n± {values.std():.3f}", ha="center", fontsize=8)
         ax.axhline(TARGETS[metric], ls="--", color="#de2d26", lw=1)
         ax.text(len(found) - 0.5, TARGETS[metric] + 0.005, f"target {TARGETS[metric]}", color="#de2d26",
                 ha="right", va="bottom", fontsize=8)
