@@ -831,9 +831,11 @@ def _stratified_holdout(X, y, sample_weight, fraction, rng, groups=None):
     if groups is None:
         idx_train, idx_val = train_test_split(np.arange(len(y)), test_size=n_val, stratify=labels, random_state=seed)
     else:
-        n_splits = max(2, round(1 / fraction))
+        # StratifiedGroupKFold needs as many images of each class as folds:
+        # with few images the hold-out grows (one fold of fewer folds)
+        n_splits = min(max(2, round(1 / fraction)), int(np.bincount(labels.astype(int)).min()))
         splits = []
-        if len(np.unique(groups)) >= n_splits:
+        if n_splits >= 2 and len(np.unique(groups)) >= n_splits:
             splitter = StratifiedGroupKFold(n_splits, shuffle=True, random_state=seed)
             # the first fold that has every class on both sides
             splits = [(tr, va) for tr, va in splitter.split(X, labels, groups)

@@ -99,3 +99,11 @@ def test_grid_search_routes_its_groups_to_the_holdout(synthetic_small, monkeypat
     assert search.best_score_ >= 0
     # each CV fit got the groups of its training images, the refit all of them
     assert seen == [45, 45, 90]
+
+
+def test_holdout_with_groups_on_few_images_uses_fewer_folds():
+    y = np.repeat([0, 1, 2], 8)  # 8 per class: fewer than the 10 folds of fraction 0.1
+    X = np.arange(len(y))
+    groups = np.arange(len(y))
+    X_train, _, _, (X_val, y_val) = _stratified_holdout(X, y, None, 0.1, np.random.default_rng(0), groups)
+    assert set(y_val) == {0, 1, 2} and len(X_val) + len(X_train) == len(y)
