@@ -232,11 +232,17 @@ def _resolve_recipe(args):
 
 def _npz_image_side(path, split):
     """Side of the images in a MedMNIST file (None if it cannot be read: load_data reports why)."""
+    import zipfile
+
     import numpy as np
 
     try:
-        with np.load(Path(path).expanduser(), allow_pickle=False) as archive:
-            return int(min(archive[f"{split}_images"].shape[1:3]))
+        # the array's .npy header only: load_data reads the pixels afterwards
+        with zipfile.ZipFile(Path(path).expanduser()) as archive, archive.open(f"{split}_images.npy") as member:
+            major, _ = np.lib.format.read_magic(member)
+            read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+            shape = read_header(member)[0]
+        return int(min(shape[1:3]))
     except Exception:  # any problem is reported by load_data, with its own message
         return None
 
