@@ -8,7 +8,7 @@ Two experiments, one process, RSS (resident set size, from psutil or
    1 epoch) on ``--n-fit`` (default 64) synthetic 32-px images; a fresh
    estimator every cycle, as in a grid search. ``CNNClassifier`` calls
    ``keras.backend.clear_session()`` in every fit and cleans the TensorFlow
-   registries that plain Keras leaves growing (``skbcnn/_tf_memory.py``), so
+   registries that plain Keras leaves growing (``skbcnn/_training.py``), so
    the memory should stay flat (plain Keras: about +11 MB per fit).
 2. ``long predict``: one fitted classifier predicts ``--n-predict`` (default
    20 000) 32-px images with ``batch_size=256``, ``--predict-repeats``

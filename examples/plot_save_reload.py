@@ -7,7 +7,7 @@ Two ways to keep a fitted pipeline:
 * :func:`skbcnn.save` / :func:`skbcnn.load`: one file with a header (library
   versions), a JSON description and the Keras network under one SHA-256
   checksum; no pickle, so it is safe to open a file from someone else.
-* :func:`skbcnn.sharing.export_model` / :func:`skbcnn.sharing.import_model`:
+* :func:`skbcnn.persistence.export_model` / :func:`skbcnn.persistence.import_model`:
   the same description and network as a folder of two files.
 
 Both are reloaded here in a *fresh Python process*, as a deployment would,
@@ -34,7 +34,7 @@ from skbcnn import make_cnn_pipeline
 from skbcnn._config import get_data_home
 from skbcnn.datasets import load_busi, make_synthetic_ultrasound
 from skbcnn.persistence import read_header
-from skbcnn.sharing import export_model
+from skbcnn.persistence import export_model
 
 QUICK = os.environ.get("SKBCNN_QUICK") == "1"
 size = 32 if QUICK else 48
@@ -86,7 +86,7 @@ import sys
 from pathlib import Path
 import numpy as np
 import skbcnn
-from skbcnn.sharing import import_model
+from skbcnn.persistence import import_model
 
 folder = Path(sys.argv[1])
 X = np.load(folder / "X_test.npy")

@@ -5,11 +5,6 @@ classifier (or a pipeline that contains it) is used.
 """
 
 import importlib
-import os
-
-# TensorFlow prints C++ start-up chatter at INFO level; keep it quiet unless
-# the user asked otherwise (this does not import TensorFlow).
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from ._version import __version__
 
@@ -31,6 +26,8 @@ _LAZY = {
     "make_synthetic_ultrasound": "datasets",
     "save": "persistence",
     "load": "persistence",
+    "export_model": "persistence",
+    "import_model": "persistence",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -1,3 +1,5 @@
+"""``python -m skbcnn``: the command line of :mod:`skbcnn.cli`."""
+
 import sys
 
 from .cli import main

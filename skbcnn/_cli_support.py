@@ -1,7 +1,10 @@
 """Helpers of the command line that do not import TensorFlow.
 
-Quiet TensorFlow start-up, ``--param`` values read and checked against the
-pipeline, progress of a grid search, and durations for status lines.
+This module owns what :mod:`skbcnn.cli` needs besides parsing and data:
+the quiet TensorFlow start-up, ``--param`` values read and checked against
+the pipeline, the progress lines of a grid search, and durations for status
+lines. Kept apart so that they can be imported (and tested) without the
+parser or TensorFlow.
 """
 
 import json
@@ -56,6 +59,10 @@ def import_tensorflow_quietly():
     """
     if "tensorflow" in sys.modules:
         return False
+    # The command line owns its process, so it may quiet TensorFlow's C++
+    # INFO lines (a library import must not touch the environment); a value
+    # the user set wins.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

@@ -1,4 +1,6 @@
-"""Where the real data sets live: one setting, read at call time."""
+"""Where the real data sets are found: ``$SKBCNN_DATA`` when set, else
+``~/skbcnn_data``; read at each call, so a change of the variable takes effect
+without a restart."""
 
 import os
 from pathlib import Path

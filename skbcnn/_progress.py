@@ -11,6 +11,7 @@ import time
 import keras
 
 from ._cli_support import format_duration
+from ._steps import final_step
 
 __all__ = ["EpochProgress", "epoch_progress", "remove_progress"]
 
@@ -68,8 +69,7 @@ def epoch_progress(pipeline, prefix=""):
     The classifier's ``callbacks`` parameter is restored afterwards, so the
     fitted (and saved) model holds no progress callback.
     """
-    steps = getattr(pipeline, "steps", None)
-    cnn = steps[-1][1] if steps else pipeline
+    cnn = final_step(pipeline)
     previous = cnn.get_params().get("callbacks")
     extra = [EpochProgress(prefix)]
     if previous is None:
@@ -96,8 +96,7 @@ def remove_progress(estimator):
     For the clones a search fitted with a progress callback
     (``best_estimator_``), so that the saved model does not print.
     """
-    steps = getattr(estimator, "steps", None)
-    cnn = steps[-1][1] if steps else estimator
+    cnn = final_step(estimator)
     callbacks = cnn.get_params().get("callbacks")
     if isinstance(callbacks, dict):
         kept = {k: v for k, v in callbacks.items() if not isinstance(v, EpochProgress)}

@@ -1,15 +1,42 @@
-"""Input checks shared by every estimator: one place, one set of messages.
+"""Input and parameter checks shared by every estimator: one place, one set
+of messages.
+
+Parameters are declared in each estimator's ``_parameter_constraints`` with
+the worded constraints below (:class:`Range`, :class:`OneOf`,
+:class:`InstanceOf`) and checked by :func:`validate_params`; function
+arguments go through :func:`check_param`. Every message reads
+``"<name> must be <what>; got <value>."``.
 
 Images are numpy arrays of shape ``(n_samples, height, width)`` (grey) or
 ``(n_samples, height, width, channels)``. These helpers never modify their
 input: callers that need to write get a fresh array.
 """
 
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    Options,
+    make_constraint,
+    validate_parameter_constraints,
+)
 
-__all__ = ["check_images", "as_float_images", "check_image_shape"]
+__all__ = [
+    "check_images",
+    "as_float_images",
+    "check_image_shape",
+    "Range",
+    "OneOf",
+    "InstanceOf",
+    "POSITIVE_INT",
+    "BOOLEAN",
+    "check_param",
+    "validate_params",
+    "param_error",
+    "pair_entries",
+]
 
 
 def check_images(X, *, name="X", allow_nan=False):
@@ -125,18 +152,248 @@ def check_image_shape(estimator, images, *, reset):
         )
 
 
-def check_scalar_in_range(value, name, *, low=None, high=None, low_inclusive=True,
-                          high_inclusive=True, integer=False):
-    """Raise a ``ValueError`` naming ``name`` when ``value`` is out of range."""
-    kind = Integral if integer else Real
-    if isinstance(value, bool) or not isinstance(value, kind):
-        what = "an integer" if integer else "a number"
-        raise ValueError(f"{name} must be {what}; got {value!r}.")
-    too_low = low is not None and (value < low if low_inclusive else value <= low)
-    too_high = high is not None and (value > high if high_inclusive else value >= high)
-    if too_low or too_high:
-        lo = "-inf" if low is None else low
-        hi = "inf" if high is None else high
-        brackets = ("[" if low_inclusive else "(") + f"{lo}, {hi}" + ("]" if high_inclusive else ")")
-        raise ValueError(f"{name} must be in {brackets}; got {value!r}.")
+# ------------------------------------------------------------ parameters
+# Every estimator declares its parameters in ``_parameter_constraints`` with
+# scikit-learn's constraint classes. The subclasses below word each
+# constraint the way skbcnn's messages read ("epochs must be a positive
+# integer; got 0."); scikit-learn's validate_parameter_constraints accepts
+# only its own classes, hence subclasses rather than new ones.
+class Worded:
+    """Mixin: the constraint as skbcnn's error messages state it."""
+
+    words = ""
+
+    def describe(self, value):
+        """What the constraint asks for, worded for the refused ``value``."""
+        return self.words
+
+    def __str__(self):
+        return self.words
+
+
+def _bounds(left, right, closed):
+    # An unbounded side reads "-inf" or "inf" with a closed bracket, as
+    # skbcnn's range messages always have: "sigma must be in (0, inf]".
+    low = "[" if left is None or closed in ("left", "both") else "("
+    high = "]" if right is None or closed in ("right", "both") else ")"
+    return f"{low}{'-inf' if left is None else left}, {'inf' if right is None else right}{high}"
+
+
+class Range(Worded, Interval):
+    """A number in an interval; never a boolean (``True`` is an ``Integral``).
+
+    Parameters
+    ----------
+    type : {numbers.Integral, numbers.Real}
+        Integers only, or any real number.
+    left, right : number or None
+        The bounds; ``None`` leaves that side unbounded.
+    closed : {"left", "right", "both", "neither"}
+        Which bounds belong to the interval.
+    words : str, optional
+        How messages state the constraint. Default: ``"an integer"`` or
+        ``"a number"`` for a value of the wrong type, ``"in [left, right]"``
+        (with the interval's brackets) for one out of range.
+
+    Examples
+    --------
+    >>> from numbers import Real
+    >>> check_param("clip_limit", 0, [Range(Real, 0, 1, closed="right")])
+    Traceback (most recent call last):
+    ...
+    sklearn.utils._param_validation.InvalidParameterError: clip_limit must be in (0, 1]; got 0.
+    """
+
+    def __init__(self, type, left, right, *, closed, words=None):
+        super().__init__(type, left, right, closed=closed)
+        self._interval = "in " + _bounds(left, right, closed)
+        self._kind = "an integer" if type is Integral else "a number"
+        self.words = words or f"{self._kind} {self._interval}"
+        self._fixed_words = words is not None
+
+    def is_satisfied_by(self, val):
+        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
+
+    def describe(self, value):
+        if self._fixed_words:
+            return self.words
+        # A number of the right type is out of range; anything else is the wrong type.
+        right_type = isinstance(value, self.type) and not isinstance(value, (bool, np.bool_))
+        return self._interval if right_type else self._kind
+
+
+class OneOf(Worded, Options):
+    """One of a few values of ``type``.
+
+    Parameters
+    ----------
+    options : iterable
+        The valid values.
+    type : type or tuple of types, default=str
+        Only instances of ``type`` are valid, so that ``1`` does not pass
+        for ``True``.
+    casefold : bool, default=False
+        Ignore the case of a string value (``options`` are written in
+        lower case).
+    words : str, optional
+        How messages state the constraint; default ``"one of [...]"`` with
+        the sorted options.
+
+    Examples
+    --------
+    >>> OneOf({"adam", "sgd"}, casefold=True).is_satisfied_by("Adam")
+    True
+    """
+
+    def __init__(self, options, *, type=str, casefold=False, words=None):
+        super().__init__(type, set(options))
+        self.casefold = casefold
+        self.words = words or f"one of {sorted(options)}"
+
+    def is_satisfied_by(self, val):
+        if self.casefold and isinstance(val, str):
+            val = val.lower()
+        return super().is_satisfied_by(val)
+
+
+class InstanceOf(Worded, Options):
+    """Any instance of ``type`` that is not an instance of ``exclude``.
+
+    Parameters
+    ----------
+    type : type or tuple of types
+        The valid types.
+    words : str
+        How messages state the constraint.
+    exclude : type or tuple of types, default=()
+        Instances refused although they are instances of ``type``.
+    """
+
+    def __init__(self, type, *, words, exclude=()):
+        super().__init__(type, set())
+        self.words, self.exclude = words, exclude
+
+    def is_satisfied_by(self, val):
+        return isinstance(val, self.type) and not isinstance(val, self.exclude)
+
+
+POSITIVE_INT = Range(Integral, 1, None, closed="left", words="a positive integer")
+BOOLEAN = OneOf({True, False}, type=(bool, np.bool_), words="True or False")
+
+
+def param_error(name, value, constraints):
+    """The error for ``value`` of parameter ``name`` that meets none of ``constraints``.
+
+    Parameters
+    ----------
+    name : str
+        The parameter, as the message names it.
+    value : object
+        The refused value.
+    constraints : list
+        The parameter's constraints, as in ``_parameter_constraints``.
+
+    Returns
+    -------
+    error : sklearn.utils._param_validation.InvalidParameterError
+        ``"<name> must be <a>, <b> or <c>; got <value>."``, a ``ValueError``
+        (and ``TypeError``) naming every constraint that is not hidden.
+    """
+    constraints = [make_constraint(c) for c in constraints]
+    shown = [c for c in constraints if not c.hidden] or constraints
+    words = [c.describe(value) if isinstance(c, Worded) else str(c) for c in shown]
+    listed = f"{', '.join(words[:-1])} or {words[-1]}" if len(words) > 1 else words[0]
+    return InvalidParameterError(f"{name} must be {listed}; got {value!r}.")
+
+
+def check_param(name, value, constraints):
+    """Check one value against a list of constraints, in skbcnn's wording.
+
+    scikit-learn's ``validate_parameter_constraints`` decides; the message
+    is :func:`param_error`'s.
+
+    Parameters
+    ----------
+    name : str
+        The parameter (or function argument), as the message names it.
+    value : object
+        Its value.
+    constraints : list
+        Valid if it meets any of them (scikit-learn constraints, ``None``,
+        types, ``Hidden(...)`` and the worded classes of this module).
+
+    Returns
+    -------
+    value : object
+        ``value``, unchanged.
+
+    Raises
+    ------
+    InvalidParameterError
+        A ``ValueError`` when no constraint is met.
+
+    Examples
+    --------
+    >>> check_param("epochs", 10, [POSITIVE_INT])
+    10
+    >>> check_param("epochs", True, [POSITIVE_INT])
+    Traceback (most recent call last):
+    ...
+    sklearn.utils._param_validation.InvalidParameterError: epochs must be a positive integer; got True.
+    """
+    try:
+        validate_parameter_constraints({name: constraints}, {name: value}, caller_name=name)
+    except InvalidParameterError:
+        raise param_error(name, value, constraints) from None
     return value
+
+
+def validate_params(estimator):
+    """Check every parameter of ``estimator`` against its ``_parameter_constraints``.
+
+    Parameters are checked in the order they are declared; one declared
+    ``"no_validation"`` is left to the estimator. A parameter without a
+    constraint (a subclass's addition) is not checked.
+
+    Parameters
+    ----------
+    estimator : BaseEstimator
+        An estimator with a ``_parameter_constraints`` dict.
+
+    Raises
+    ------
+    InvalidParameterError
+        ``"<name> must be ...; got <value>."`` for the first invalid one.
+    """
+    params = estimator.get_params(deep=False)
+    for name, constraints in estimator._parameter_constraints.items():
+        if name in params and constraints != "no_validation":
+            check_param(name, params[name], constraints)
+
+
+def pair_entries(name, value, constraints):
+    """The two entries of the pair ``value``, or :func:`param_error`'s error.
+
+    For a parameter whose constraints admit any iterable: the constraints
+    say "a pair", this says how many entries.
+
+    Parameters
+    ----------
+    name : str
+        The parameter.
+    value : iterable
+        Its value, already checked against ``constraints``.
+    constraints : list
+        The parameter's constraints, worded for the message.
+
+    Returns
+    -------
+    entries : tuple of 2 objects
+    """
+    try:
+        entries = tuple(value)
+    except TypeError:  # iterable by type only, such as a 0-d array
+        entries = ()
+    if len(entries) != 2:
+        raise param_error(name, value, constraints)
+    return entries

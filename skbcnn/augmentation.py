@@ -15,15 +15,23 @@
 This module imports neither TensorFlow nor Keras.
 """
 
+from numbers import Integral, Real
+
 import numpy as np
 from sklearn.utils import check_random_state
 from skimage.transform import warp
 
-from ._base import ImageTransformer
+from ._base import ImageTransformer, fill_doc
+# Re-exported: the hand-off type used to live here (and old pickles name it here).
+from ._handoff import AugmentedImages
 from ._validation import (
+    BOOLEAN,
+    InstanceOf,
+    OneOf,
+    Range,
     as_float_images,
     check_images,
-    check_scalar_in_range,
+    check_param,
 )
 
 __all__ = ["ImageAugmenter", "AugmentedImages"]
@@ -44,73 +52,11 @@ _FILL_MODES = {
 _ANGLE, _SCALE, _SHIFT_R, _SHIFT_C, _FLIP_H, _FLIP_V, _BRIGHT, _CONTRAST = range(8)
 _N_DRAWS = 8
 
-
-class AugmentedImages(np.ndarray):
-    """Augmented images that remember where they came from.
-
-    A plain :class:`numpy.ndarray` subclass returned by
-    :meth:`ImageAugmenter.fit_transform`. Estimators that know nothing about
-    it see an ordinary float32 array of augmented images (one random draw).
-    :class:`skbcnn.CNNClassifier` looks for the two extra attributes and
-    trains on ``source`` with fresh augmentations every epoch instead.
-
-    Attributes
-    ----------
-    source : ndarray or None
-        The un-augmented float32 images, same shape.
-    augmenter : ImageAugmenter or None
-        The fitted augmenter that made the draw.
-
-    Notes
-    -----
-    Only the array returned by ``fit_transform`` (and its pickled copies)
-    carries ``source`` and ``augmenter``. Every array *derived* from it (a
-    slice, a view, a reordering, a copy, the result of arithmetic) has both
-    set to ``None``: numpy does not say which rows a derived array holds, and
-    a ``source`` that no longer matches the rows would make the classifier
-    train on the wrong images. A derived array therefore behaves like a
-    plain one: a classifier trains on that single draw. ``np.asarray(aug)``
-    returns a plain :class:`numpy.ndarray`.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skbcnn.augmentation import ImageAugmenter
-    >>> X = np.random.default_rng(0).random((4, 8, 8), dtype=np.float32)
-    >>> aug = ImageAugmenter(random_state=0).fit_transform(X)
-    >>> type(aug).__name__, aug.shape, aug.dtype
-    ('AugmentedImages', (4, 8, 8), dtype('float32'))
-    >>> bool(np.array_equal(aug.source, X))
-    True
-    >>> aug[:2].source is None
-    True
-    >>> type(np.asarray(aug)).__name__
-    'ndarray'
-    """
-
-    def __new__(cls, augmented, *, source, augmenter):
-        obj = np.asarray(augmented).view(cls)
-        obj.source = source
-        obj.augmenter = augmenter
-        return obj
-
-    def __array_finalize__(self, obj):
-        # Called for views, slices, copies and ufunc outputs: never inherit
-        # the provenance (see Notes).
-        self.source = None
-        self.augmenter = None
-
-    def __reduce__(self):
-        # ndarray pickles only the data; add our two attributes to the state
-        # so that pickle, joblib and Pipeline(memory=...) keep them.
-        reconstruct, args, state = super().__reduce__()
-        return reconstruct, args, (state, self.source, self.augmenter)
-
-    def __setstate__(self, state):
-        array_state, self.source, self.augmenter = state
-        super().__setstate__(array_state)
+# preview's argument, worded like a parameter ("n_variants must be an integer").
+_N_VARIANTS = Range(Integral, 1, None, closed="left")
 
 
+@fill_doc
 class ImageAugmenter(ImageTransformer):
     """Random rotation, zoom, shift, flips, brightness and contrast.
 
@@ -165,10 +111,7 @@ default="reflect"
 
     Attributes
     ----------
-    image_shape_ : tuple of int
-        Shape of one image seen in ``fit``.
-    n_features_in_ : int
-        Pixels times channels of one image.
+    %(image_attributes)s
 
     See Also
     --------
@@ -200,6 +143,24 @@ default="reflect"
     (4, 16, 16)
     """
 
+    _parameter_constraints = {
+        "rotation": [Range(Real, 0, 180, closed="both")],
+        "zoom": [Range(Real, 0, 1, closed="left")],
+        "horizontal_flip": [BOOLEAN],
+        "vertical_flip": [BOOLEAN],
+        "fill_mode": [OneOf(_FILL_MODES)],
+        "shift": [Range(Real, 0, 0.5, closed="both")],
+        "brightness": [Range(Real, 0, 1, closed="both")],
+        "contrast": [Range(Real, 0, 1, closed="both")],
+        # A seed, RandomState or Generator; a flag is refused like by every Range.
+        "random_state": [
+            None,
+            Range(Integral, 0, 2**32 - 1, closed="both", words="an int in [0, 2**32 - 1]"),
+            InstanceOf((np.random.RandomState, np.random.Generator),
+                       words="a numpy RandomState or Generator"),
+        ],
+    }
+
     def __init__(
         self,
         rotation=15,
@@ -221,22 +182,6 @@ default="reflect"
         self.contrast = contrast
         self.fill_mode = fill_mode
         self.random_state = random_state
-
-    # ---------------------------------------------------------- checks
-    def _validate_params(self):
-        check_scalar_in_range(self.rotation, "rotation", low=0, high=180)
-        check_scalar_in_range(self.zoom, "zoom", low=0, high=1, high_inclusive=False)
-        check_scalar_in_range(self.shift, "shift", low=0, high=0.5)
-        check_scalar_in_range(self.brightness, "brightness", low=0, high=1)
-        check_scalar_in_range(self.contrast, "contrast", low=0, high=1)
-        for name in ("horizontal_flip", "vertical_flip"):
-            value = getattr(self, name)
-            if not isinstance(value, (bool, np.bool_)):
-                raise ValueError(f"{name} must be True or False; got {value!r}.")
-        if not isinstance(self.fill_mode, str) or self.fill_mode not in _FILL_MODES:
-            raise ValueError(
-                f"fill_mode must be one of {sorted(_FILL_MODES)}; got {self.fill_mode!r}."
-            )
 
     # ------------------------------------------------------- estimator API
     def transform(self, X):
@@ -271,11 +216,14 @@ default="reflect"
 (n_samples, H, W, C)
             float32 augmented images (seeded by ``random_state``) that also
             carry ``.source`` (the un-augmented float32 images) and
-            ``.augmenter`` (``self``).
+            ``.augmenter`` (``self``). :class:`skbcnn.CNNClassifier` picks
+            them up only as the very next step: a transformer in between
+            drops them (skbcnn's own transformers refuse such input).
         """
         self.fit(X)
         source = as_float_images(check_images(X))
         augmented = self._augment(source, self._rng(self.random_state))
+        # The hand-off to the CNN classifier (see skbcnn._handoff).
         return AugmentedImages(augmented, source=source, augmenter=self)
 
     # -------------------------------------------------------- augmentation
@@ -344,7 +292,7 @@ default=None
         >>> ImageAugmenter(rotation=30).preview(image, n_variants=3, random_state=0).shape
         (3, 8, 8)
         """
-        check_scalar_in_range(n_variants, "n_variants", low=1, integer=True)
+        check_param("n_variants", n_variants, [_N_VARIANTS])
         image = np.asarray(image)
         if image.ndim not in (2, 3):
             raise ValueError(

@@ -1,64 +1,86 @@
 """The CNN image classifier: a scikeras ``KerasClassifier`` that scikit-learn
-recognises as a classifier and that trains on images."""
+recognises as a classifier and that trains on images.
 
-import logging
+This module owns the estimator surface: parameters and their checks, tags,
+data checks, the choice and compilation of the network, and
+``fit``/``predict``/``score``. How the network is trained (hold-out,
+callbacks, augmented batches, TensorFlow settings) lives in
+:mod:`skbcnn._training`; the augmentation hand-off in :mod:`skbcnn._handoff`.
+Importing it changes no process state: TensorFlow is configured when a fit
+starts.
+"""
+
+import inspect
 import os
 import warnings
+from collections.abc import Iterable
 from numbers import Integral, Real
 
 import keras
 import numpy as np
 from scikeras.wrappers import BaseWrapper, KerasClassifier
 from sklearn.base import BaseEstimator
-from sklearn.model_selection import StratifiedGroupKFold, train_test_split
-from sklearn.utils import Tags, check_random_state, compute_sample_weight
-from sklearn.utils import ClassifierTags
+from sklearn.utils import ClassifierTags, Tags, check_random_state, compute_sample_weight
+from sklearn.utils._param_validation import Hidden
 from sklearn.utils.validation import check_is_fitted
 
-from ._tf_memory import build_optimizer, forget_traced_custom_gradients
-from ._validation import as_float_images, check_images
+from ._base import fill_doc
+from ._handoff import unwrap
+from ._training import check_finite_history, configure_tensorflow, train, tta_views
+from ._validation import (
+    BOOLEAN,
+    POSITIVE_INT,
+    InstanceOf,
+    OneOf,
+    Range,
+    as_float_images,
+    check_images,
+    check_param,
+    param_error,
+    validate_params,
+)
 from .models import BACKBONES, build_cnn, build_pretrained_cnn
 
 __all__ = ["CNNClassifier"]
-
-
-def _apply_thread_limit():
-    """Give TensorFlow the thread budget the process was given.
-
-    joblib's worker processes (``GridSearchCV(n_jobs=2)``) get
-    ``OMP_NUM_THREADS = cores // n_jobs``; TensorFlow ignores that variable
-    and would start one thread per core in every worker. ``SKBCNN_NUM_THREADS``
-    sets the limit explicitly. Must run before TensorFlow executes anything.
-    """
-    value = os.environ.get("SKBCNN_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
-    if not value or keras.backend.backend() != "tensorflow":
-        return
-    import tensorflow as tf
-
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(int(value))
-        tf.config.threading.set_inter_op_parallelism_threads(max(1, min(2, int(value))))
-    except RuntimeError:  # TensorFlow already running: too late, keep its pool
-        pass
-
-
-_apply_thread_limit()
-
-
-class _NoRetracingWarning(logging.Filter):
-    # Each fitted model traces its own predict function, so a grid search or
-    # CV loop triggers TensorFlow's "excessive retracing" warning although
-    # nothing is wrong; it is not actionable for our users.
-    def filter(self, record):
-        return "triggered tf.function retracing" not in record.getMessage()
-
-
-logging.getLogger("tensorflow").addFilter(_NoRetracingWarning())
 
 _ACTIVATIONS = {"relu", "elu", "selu", "gelu", "silu", "swish", "leaky_relu", "tanh"}
 _OPTIMIZERS = {"adam", "adamw", "sgd", "rmsprop", "nadam", "adagrad", "adamax"}
 
 
+# The worded constraints are skbcnn._validation's, shared with every estimator.
+_RATE = Range(Real, 0, 1, closed="left", words="in [0, 1)")
+_CLASS_WEIGHT = Range(Real, 0, None, closed="left", words="a finite number >= 0")
+
+
+_INT_SEQUENCE = "a sequence of positive integers"
+
+
+def _int_sequence_constraints():
+    # One int stands for a one-entry sequence; each entry is checked apart.
+    return [Hidden(Integral), InstanceOf(Iterable, words=_INT_SEQUENCE)]
+
+
+def _entries(name, value):
+    """The entries of an int-sequence parameter (one int: one entry)."""
+    if isinstance(value, Integral):
+        return (value,)
+    try:
+        return tuple(value)
+    except TypeError:  # iterable by type only, such as a 0-d array
+        raise param_error(name, value, _int_sequence_constraints()) from None
+
+
+# Arguments of the network builders that the classifier sets itself; every
+# other one is the classifier parameter of the same name (see _RENAMED).
+_SET_BY_THE_CLASSIFIER = ("input_shape", "n_classes", "sigmoid_output", "seed")
+_RENAMED = {"weights": "backbone_weights"}
+# The defaults of the network parameters are build_cnn's own, read from its
+# signature, so that the two cannot drift apart.
+_NETWORK = {name: argument.default for name, argument in inspect.signature(build_cnn).parameters.items()
+            if argument.kind is argument.KEYWORD_ONLY and name not in _SET_BY_THE_CLASSIFIER}
+
+
+@fill_doc
 class CNNClassifier(KerasClassifier):
     """Convolutional neural network classifier for images, scikit-learn style.
 
@@ -93,19 +115,18 @@ class CNNClassifier(KerasClassifier):
         (random initialisation).
     conv_filters : sequence of int, default=(16, 32, 64, 128)
         Filters of each convolution block; its length is the number of blocks.
-        (Twice as many filters per block trained 2.2 times slower per epoch
-        for the same BUSI accuracy; see the benchmarks page.)
+        Wider blocks train slower per epoch; see :doc:`/benchmarks`.
     convs_per_block : int, default=2
-        Convolution layers per block (2: VGG-style blocks, which did clearly
-        better than 1 on BUSI; see the benchmarks page).
+        Convolution layers per block (2: VGG-style blocks; see
+        :doc:`/benchmarks` for the comparison with 1).
     kernel_size : int, default=3
-        Side of the square convolution kernels.
+        Kernel side, in pixels, of every (square) convolution.
     pooling : {"max", "avg"}, default="max"
-        Pooling after each block.
+        Max or average 2x2 pooling at the end of each block.
     batch_norm : bool, default=True
-        Batch normalisation after each convolution.
+        Whether each convolution is followed by batch normalisation.
     conv_dropout : float, default=0.0
-        Spatial dropout after each block.
+        Spatial dropout rate at the end of each block.
     global_pooling : bool, default=True
         Global average pooling (``False``: flatten) before the dense layers.
     dense_units : sequence of int, default=(128,)
@@ -127,7 +148,7 @@ class CNNClassifier(KerasClassifier):
         Mini-batch size for training and prediction.
     epochs : int, default=200
         Maximum number of training epochs (early stopping usually ends
-        training sooner: after 62-177 epochs on BUSI).
+        training sooner; see :doc:`/benchmarks`).
     validation_split : float, default=0.1
         Fraction of the training images held out, **stratified and shuffled**
         (unlike Keras, which takes the last, unshuffled rows), to monitor
@@ -189,9 +210,14 @@ class CNNClassifier(KerasClassifier):
 
     Notes
     -----
-    Placed after :class:`skbcnn.augmentation.ImageAugmenter` in a Pipeline,
-    the classifier draws fresh random augmentations of the training images
-    every epoch (none on the validation split, none at prediction time).
+    Placed right after :class:`skbcnn.augmentation.ImageAugmenter` in a
+    Pipeline, the classifier draws fresh random augmentations of the training
+    images every epoch (none on the validation split, none at prediction
+    time); see :mod:`skbcnn._handoff` for the hand-off between the two.
+
+    TensorFlow's thread limit (``SKBCNN_NUM_THREADS``, else
+    ``OMP_NUM_THREADS``) and a filter for its retracing warning are applied
+    when a fit starts, unless the user already set TensorFlow's threads.
 
     Examples
     --------
@@ -205,22 +231,64 @@ class CNNClassifier(KerasClassifier):
     (2, 3)
     """
 
+    # Checked by _validate_params at fit. Entries of conv_filters,
+    # dense_units and a class_weight dict are checked one by one there too.
+    _parameter_constraints = {
+        "model": "no_validation",  # scikeras checks the model or builder
+        "backbone": [None, OneOf(BACKBONES)],
+        "backbone_weights": [
+            OneOf({"imagenet"}, words="'imagenet'"),
+            None,
+            InstanceOf((str, os.PathLike), words="the path of a weights file"),
+        ],
+        "conv_filters": _int_sequence_constraints(),
+        "convs_per_block": [POSITIVE_INT],
+        "kernel_size": [POSITIVE_INT],
+        "pooling": [OneOf({"max", "avg"})],
+        "batch_norm": [BOOLEAN],
+        "conv_dropout": [_RATE],
+        "global_pooling": [BOOLEAN],
+        "dense_units": _int_sequence_constraints(),
+        "dropout": [_RATE],
+        # a name skbcnn knows, or anything else Keras takes (a callable)
+        "activation": [OneOf(_ACTIVATIONS), Hidden(InstanceOf(object, exclude=str, words="a callable"))],
+        "optimizer": [
+            OneOf(_OPTIMIZERS, casefold=True),
+            InstanceOf(object, exclude=str, words="a Keras optimizer"),
+        ],
+        "learning_rate": [Range(Real, 0, None, closed="neither", words="a positive number")],
+        "loss": "no_validation",
+        "metrics": "no_validation",
+        "batch_size": [POSITIVE_INT],
+        "epochs": [POSITIVE_INT],
+        "validation_split": [_RATE],
+        "early_stopping": [BOOLEAN],
+        "patience": [POSITIVE_INT],
+        "lr_schedule": [None, OneOf({"plateau", "cosine"})],
+        "tta": [BOOLEAN],
+        "class_weight": [None, OneOf({"balanced"}, words="'balanced'"), InstanceOf(dict, words="a dict")],
+        "warm_start": "no_validation",
+        "random_state": "no_validation",
+        "verbose": "no_validation",
+        "callbacks": "no_validation",
+    }
+
     def __init__(
         self,
         model=None,
         *,
         backbone=None,
         backbone_weights="imagenet",
-        conv_filters=(16, 32, 64, 128),
-        convs_per_block=2,
-        kernel_size=3,
-        pooling="max",
-        batch_norm=True,
-        conv_dropout=0.0,
-        global_pooling=True,
-        dense_units=(128,),
-        dropout=0.3,
-        activation="relu",
+        conv_filters=_NETWORK["conv_filters"],
+        convs_per_block=_NETWORK["convs_per_block"],
+        kernel_size=_NETWORK["kernel_size"],
+        pooling=_NETWORK["pooling"],
+        batch_norm=_NETWORK["batch_norm"],
+        conv_dropout=_NETWORK["conv_dropout"],
+        global_pooling=_NETWORK["global_pooling"],
+        dense_units=_NETWORK["dense_units"],
+        dropout=_NETWORK["dropout"],
+        activation=_NETWORK["activation"],
         optimizer="adam",
         learning_rate=1e-3,
         loss=None,
@@ -317,58 +385,26 @@ class CNNClassifier(KerasClassifier):
     __repr__ = BaseEstimator.__repr__
 
     # -------------------------------------------------------- validation
-    def _check_params(self):
-        def positive_int(name, value):
-            if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-                raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+    def _validate_params(self):
+        """Check every parameter against ``_parameter_constraints``.
 
-        def int_sequence(name, value):
-            if isinstance(value, Integral):
-                value = (value,)
-            try:
-                values = tuple(value)
-            except TypeError:
-                raise ValueError(f"{name} must be a sequence of positive integers; got {value!r}.") from None
-            for v in values:
-                positive_int(name, v)
-            return values
+        Constraints cannot look inside a sequence or a dict: the entries of
+        ``conv_filters``, ``dense_units`` and a ``class_weight`` dict are
+        checked one by one afterwards.
 
-        def rate(name, value):
-            if isinstance(value, bool) or not isinstance(value, Real) or not 0 <= value < 1:
-                raise ValueError(f"{name} must be in [0, 1); got {value!r}.")
-
-        if not int_sequence("conv_filters", self.conv_filters):
+        Raises
+        ------
+        ValueError
+            ``"<name> must be ...; got <value>."`` for the first invalid one.
+        """
+        validate_params(self)
+        for name in ("conv_filters", "dense_units"):
+            for value in _entries(name, getattr(self, name)):
+                check_param(name, value, [POSITIVE_INT])
+        if not _entries("conv_filters", self.conv_filters):
             raise ValueError("conv_filters must name at least one convolution block.")
-        int_sequence("dense_units", self.dense_units)
-        for name in ("convs_per_block", "kernel_size", "batch_size", "epochs", "patience"):
-            positive_int(name, getattr(self, name))
-        for name in ("dropout", "conv_dropout", "validation_split"):
-            rate(name, getattr(self, name))
-        for name in ("early_stopping", "tta", "batch_norm", "global_pooling"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise ValueError(f"{name} must be True or False; got {getattr(self, name)!r}.")
-        if self.backbone is not None and self.backbone not in BACKBONES:
-            raise ValueError(f"backbone must be None or one of {sorted(BACKBONES)}; got {self.backbone!r}.")
-        if not (self.backbone_weights is None or isinstance(self.backbone_weights, (str, os.PathLike))):
-            raise ValueError(
-                "backbone_weights must be 'imagenet', None or the path of a weights file; "
-                f"got {self.backbone_weights!r}."
-            )
-        if self.lr_schedule not in (None, "plateau", "cosine"):
-            raise ValueError(f"lr_schedule must be None, 'plateau' or 'cosine'; got {self.lr_schedule!r}.")
-        if self.pooling not in ("max", "avg"):
-            raise ValueError(f"pooling must be 'max' or 'avg'; got {self.pooling!r}.")
-        if isinstance(self.activation, str) and self.activation not in _ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}; got {self.activation!r}.")
-        if isinstance(self.optimizer, str) and self.optimizer.lower() not in _OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {sorted(_OPTIMIZERS)} or a Keras optimizer; got {self.optimizer!r}.")
-        if isinstance(self.learning_rate, bool) or not isinstance(self.learning_rate, Real) or not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be a positive number; got {self.learning_rate!r}.")
-        if not (self.class_weight is None or self.class_weight == "balanced" or isinstance(self.class_weight, dict)):
-            raise ValueError(f"class_weight must be None, 'balanced' or a dict; got {self.class_weight!r}.")
         for key, weight in (self.class_weight.items() if isinstance(self.class_weight, dict) else ()):
-            if isinstance(weight, bool) or not isinstance(weight, Real) or not np.isfinite(weight) or weight < 0:
-                raise ValueError(f"class_weight[{key!r}] must be a finite number >= 0; got {weight!r}.")
+            check_param(f"class_weight[{key!r}]", weight, [_CLASS_WEIGHT])
 
     def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
         # Our checks first: image-shaped messages, NaN, and (n, H, W) taken
@@ -415,26 +451,11 @@ class CNNClassifier(KerasClassifier):
         sigmoid_output = loss in ("binary_crossentropy", keras.losses.binary_crossentropy) or (
             isinstance(loss, keras.losses.BinaryCrossentropy)
         )
-        shape = meta["X_shape_"][1:]
-        head = dict(dense_units=_int_tuple(self.dense_units), dropout=self.dropout, activation=self.activation,
-                    sigmoid_output=sigmoid_output, seed=self._seed)
-        if self.backbone is not None:
-            model = build_pretrained_cnn(
-                shape, n_classes, backbone=self.backbone, weights=self.backbone_weights, **head
-            )
-        else:
-            model = build_cnn(
-                shape,
-                n_classes,
-                conv_filters=_int_tuple(self.conv_filters),
-                convs_per_block=self.convs_per_block,
-                kernel_size=self.kernel_size,
-                pooling=self.pooling,
-                batch_norm=self.batch_norm,
-                conv_dropout=self.conv_dropout,
-                global_pooling=self.global_pooling,
-                **head,
-            )
+        builder = build_cnn if self.backbone is None else build_pretrained_cnn
+        model = builder(
+            meta["X_shape_"][1:], n_classes, sigmoid_output=sigmoid_output, seed=self._seed,
+            **self._builder_arguments(builder),
+        )
         optimizer = compile_kwargs["optimizer"]
         if "optimizer__learning_rate" not in self.get_params():
             optimizer.learning_rate = self.learning_rate
@@ -444,6 +465,21 @@ class CNNClassifier(KerasClassifier):
             metrics=compile_kwargs.get("metrics") or ["accuracy"],
         )
         return model
+
+    def _builder_arguments(self, builder):
+        """This classifier's parameters for the arguments of ``builder``.
+
+        Read from the builder's signature, so that the builder's argument
+        list is not copied here (only the ``__init__`` parameters are).
+        """
+        arguments = {}
+        for name, argument in inspect.signature(builder).parameters.items():
+            if name in _SET_BY_THE_CLASSIFIER or argument.kind is not argument.KEYWORD_ONLY:
+                continue
+            value = getattr(self, _RENAMED.get(name, name))
+            # a sequence-of-int argument may be given as one int or an array
+            arguments[name] = _int_tuple(value) if isinstance(argument.default, tuple) else value
+        return arguments
 
     def _initialize(self, X, y=None):
         # Replaces scikeras' seeding, which collapses a RandomState to seed 0
@@ -491,12 +527,11 @@ class CNNClassifier(KerasClassifier):
         self : CNNClassifier
             The fitted classifier.
         """
-        self._check_params()
-        augmenter = getattr(X, "augmenter", None)
-        if augmenter is not None:
-            # ImageAugmenter.fit_transform hands over the original images;
-            # we redraw augmentations from them every epoch.
-            X = X.source
+        configure_tensorflow()  # before TensorFlow runs anything in this fit
+        self._validate_params()
+        # ImageAugmenter.fit_transform hands over the original images; we
+        # redraw augmentations from them every epoch.
+        X, augmenter = unwrap(X)
         X = check_images(X)
         if self.model is None and self.backbone is None:
             _check_depth(X.shape[1:3], _int_tuple(self.conv_filters))
@@ -546,7 +581,7 @@ class CNNClassifier(KerasClassifier):
         try:
             self.classes_ = None
             BaseWrapper.fit(self, X, y, sample_weight=sample_weight, **kwargs)
-            self._check_finite_history()
+            check_finite_history(self.history_)
             self.input_range_ = _value_range(X)
         except BaseException:  # KeyboardInterrupt too: never leave it half-fitted
             vars(self).clear()
@@ -568,101 +603,40 @@ class CNNClassifier(KerasClassifier):
         """
         raise AttributeError("CNNClassifier does not support partial_fit; use warm_start=True and fit.")
 
-    def _check_finite_history(self):
-        losses = np.asarray(self.history_.get("loss", []), dtype=float)
-        if losses.size and not np.isfinite(losses).all():
-            epoch = int(np.argmin(np.isfinite(losses)))
-            raise FloatingPointError(
-                f"Training diverged: the loss became {losses[epoch]} at epoch {epoch + 1}. "
-                "Lower learning_rate, check the input images for extreme values, "
-                "or normalise them (skbcnn.enhancement.IntensityNormalizer)."
-            )
-
     def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs):
+        # scikeras' hook: gather the Keras fit arguments, train with
+        # skbcnn._training, record the history.
         params = self.get_params()
         fit_args = {
             k[len("fit__"):]: v for k, v in params.items() if k.startswith("fit__") and k != "fit__callbacks"
         }
         fit_args.update(kwargs)
         batch_size = fit_args.pop("batch_size", self.batch_size)
+        # the hold-out and the shuffling are the training engine's own
         fit_args.pop("validation_split", None)
         fit_args.pop("shuffle", None)
         # scikeras builds the callbacks only when it (re)initialises the
         # model, so a warm-start fit would silently keep the callbacks of the
         # first fit; build them from the current parameters every time.
         self._initialize_callbacks()
-        callbacks = list(self._fit_callbacks) + [_StopWhenLossIsNotFinite()]
-        rng = np.random.default_rng(self._seed)
-
-        validation_data = None
-        if self.validation_split > 0:
-            X, y, sample_weight, validation_data = _stratified_holdout(
-                X, y, sample_weight, self.validation_split, rng, getattr(self, "_groups", None)
-            )
-        if validation_data is not None and self.early_stopping:
-            callbacks.append(
-                keras.callbacks.EarlyStopping(
-                    monitor="val_loss", patience=self.patience, restore_best_weights=True
-                )
-            )
-
-        callbacks.extend(self._lr_callbacks(validation_data is not None))
-
-        if self._augmenter is not None:
-            from .training_data import AugmentedBatches
-
-            # The draws depend on both seeds, so changing augment__random_state
-            # alone gives other augmentations (None: the classifier's seed only).
-            seed = [int(rng.integers(2**31 - 1))]
-            if isinstance(self._augmenter.random_state, (int, np.integer)):
-                seed.append(int(self._augmenter.random_state))
-            train = AugmentedBatches(
-                X, y, sample_weight, batch_size=batch_size, augmenter=self._augmenter,
-                seed=int(np.random.default_rng(seed).integers(2**31 - 1)),
-            )
-            # AugmentedBatches shuffles itself, from its own seed; Keras'
-            # shuffle of a PyDataset would use Python's global ``random``,
-            # which other threads (a dask worker's event loop) also draw from.
-            data = dict(x=train, shuffle=False)
-        else:
-            data = dict(x=X, y=y, sample_weight=sample_weight, batch_size=batch_size, shuffle=True)
-        # Without these two, every fit would leave ~11 MB behind (see _tf_memory).
-        build_optimizer(self.model_)
-        with forget_traced_custom_gradients():
-            hist = self.model_.fit(
-                **data, epochs=initial_epoch + epochs, initial_epoch=initial_epoch,
-                validation_data=validation_data, callbacks=callbacks, verbose=self.verbose, **fit_args,
-            )
+        history = train(
+            self.model_, X, y, sample_weight, epochs=epochs, initial_epoch=initial_epoch,
+            batch_size=batch_size, callbacks=self._fit_callbacks, seed=self._seed,
+            validation_split=self.validation_split, early_stopping=self.early_stopping,
+            patience=self.patience, lr_schedule=self.lr_schedule, learning_rate=self.learning_rate,
+            schedule_epochs=self.epochs, augmenter=getattr(self, "_augmenter", None),
+            groups=getattr(self, "_groups", None), verbose=self.verbose, **fit_args,
+        )
         if not warm_start or not hasattr(self, "history_") or initial_epoch == 0:
             self.history_ = {}
-        for key, values in hist.history.items():
+        for key, values in history.items():
             self.history_.setdefault(key, []).extend(float(v) for v in values)
-
-    def _lr_callbacks(self, validating):
-        if self.lr_schedule == "plateau":
-            return [keras.callbacks.ReduceLROnPlateau(
-                monitor="val_loss" if validating else "loss", factor=0.5,
-                patience=max(2, self.patience // 2), min_lr=self.learning_rate / 100,
-            )]
-        if self.lr_schedule == "cosine":
-            start, total = self.learning_rate, self.epochs
-
-            def cosine(epoch, lr):
-                return float(start * 0.5 * (1 + np.cos(np.pi * min(epoch, total) / total)))
-
-            return [keras.callbacks.LearningRateScheduler(cosine)]
-        return []
 
     # ---------------------------------------------------------- predict
     def predict_proba(self, X, **kwargs):
         """Class probabilities, shape ``(n_samples, n_classes)``.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, H, W) or (n_samples, H, W, C)
-            Images of the shape seen in ``fit``.
-        **kwargs
-            Extra arguments for ``keras.Model.predict``.
+        %(predict_parameters)s
 
         Returns
         -------
@@ -672,7 +646,7 @@ class CNNClassifier(KerasClassifier):
         check_is_fitted(self, "model_")
         X = check_images(X)
         self._warn_if_out_of_range(X)
-        views = [X, X[:, :, ::-1], _rotate(X, 8), _rotate(X, -8)] if self.tta else [X]
+        views = tta_views(X) if self.tta else [X]
         proba = np.mean([super(CNNClassifier, self).predict_proba(v, **kwargs) for v in views], axis=0)
         # scikeras' target encoder squeezes a single image's row away
         return proba.reshape(len(X), -1)
@@ -680,12 +654,7 @@ class CNNClassifier(KerasClassifier):
     def predict(self, X, **kwargs):
         """Predicted class labels, from ``classes_``.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, H, W) or (n_samples, H, W, C)
-            Images of the shape seen in ``fit``.
-        **kwargs
-            Extra arguments for ``keras.Model.predict``.
+        %(predict_parameters)s
 
         Returns
         -------
@@ -747,20 +716,6 @@ class CNNClassifier(KerasClassifier):
             )
 
 
-class _StopWhenLossIsNotFinite(keras.callbacks.Callback):
-    """Stop training after an epoch whose loss is NaN or infinite.
-
-    Checked per epoch, not per batch like ``keras.callbacks.TerminateOnNaN``:
-    any batch-level hook makes Keras wait for every batch's logs, which cost
-    about 15 % of the wall time per epoch (benchmarks/bench_training.py).
-    ``fit`` then raises a clear ``FloatingPointError``.
-    """
-
-    def on_epoch_end(self, epoch, logs=None):
-        if not np.isfinite((logs or {}).get("loss", 0.0)):
-            self.model.stop_training = True
-
-
 def _check_depth(image_size, conv_filters):
     """Refuse more pooling blocks than the image size allows (each halves the image)."""
     side = int(min(image_size))
@@ -794,13 +749,6 @@ def _value_range(X):
     return float(low), float(high)
 
 
-def _rotate(images, degrees):
-    """Rotate a batch of images about their centres (reflecting borders)."""
-    from scipy.ndimage import rotate
-
-    return rotate(images, degrees, axes=(2, 1), reshape=False, order=1, mode="reflect")
-
-
 def _int_tuple(value):
     """``8`` or ``[8, 16]`` or ``np.array([8])`` -> a tuple of Python ints."""
     return tuple(int(v) for v in np.atleast_1d(value))
@@ -813,40 +761,3 @@ def _seed_from(random_state):
     if isinstance(random_state, Integral):
         return int(random_state)
     return int(check_random_state(random_state).randint(2**31 - 1))
-
-
-def _stratified_holdout(X, y, sample_weight, fraction, rng, groups=None):
-    """Split off a stratified validation set (``None`` when too few images).
-
-    With ``groups``, whole groups go to one side (one fold of a shuffled
-    ``StratifiedGroupKFold`` with ``round(1 / fraction)`` folds)."""
-    # encoded targets: ordinal (n,) or (n, 1), or one-hot (n, n_classes)
-    labels = y.reshape(len(y), -1)
-    labels = labels[:, 0] if labels.shape[1] == 1 else np.argmax(labels, axis=1)
-    n_classes = len(np.unique(labels))
-    n_val = int(np.ceil(fraction * len(y)))
-    if n_val < n_classes or len(y) - n_val < n_classes or np.bincount(labels.astype(int)).min() < 2:
-        return X, y, sample_weight, None
-    seed = int(rng.integers(2**31 - 1))
-    if groups is None:
-        idx_train, idx_val = train_test_split(np.arange(len(y)), test_size=n_val, stratify=labels, random_state=seed)
-    else:
-        # StratifiedGroupKFold needs as many images of each class as folds:
-        # with few images the hold-out grows (one fold of fewer folds)
-        n_splits = min(max(2, round(1 / fraction)), int(np.bincount(labels.astype(int)).min()))
-        splits = []
-        if n_splits >= 2 and len(np.unique(groups)) >= n_splits:
-            splitter = StratifiedGroupKFold(n_splits, shuffle=True, random_state=seed)
-            # the first fold that has every class on both sides
-            splits = [(tr, va) for tr, va in splitter.split(X, labels, groups)
-                      if len(np.unique(labels[va])) == n_classes == len(np.unique(labels[tr]))][:1]
-        if not splits:
-            warnings.warn(
-                f"No validation split that keeps the {len(np.unique(groups))} groups whole and holds every "
-                "class: training without a hold-out (no early stopping). Use fewer, larger groups or "
-                "more images.", UserWarning, stacklevel=5)
-            return X, y, sample_weight, None
-        idx_train, idx_val = splits[0]
-    validation = (X[idx_val], y[idx_val])
-    weights = None if sample_weight is None else sample_weight[idx_train]
-    return X[idx_train], y[idx_train], weights, validation

@@ -1,6 +1,11 @@
 """The ``skbcnn`` command line: ``demo``, ``train``, ``evaluate``, ``predict``,
 ``search`` and ``info``.
 
+This module owns the argument parser, the command handlers and what they
+print. Data are loaded only through :func:`skbcnn.datasets.load_dataset` and
+:func:`skbcnn.datasets.load_images`; helpers that need no TensorFlow (quiet
+start-up, ``--param`` values, search progress) live in ``_cli_support``.
+
 Results go to stdout; progress (one line per epoch, or per fold of a search),
 warnings and errors to stderr. Errors print ``skbcnn <command>: error:
 <message>`` and exit with status 2. TensorFlow is imported only once a
@@ -15,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["main", "build_parser", "load_data", "parse_param"]
+__all__ = ["main", "build_parser", "parse_param"]
 
 # Exceptions reported as "skbcnn <cmd>: error: ..." with exit status 2:
 # bad values and files (ValueError covers ImageReadError, JSON/TOML decoding
@@ -34,126 +39,26 @@ class CLIError(ValueError):
 
 
 # ------------------------------------------------------------------ data
-def load_data(source, *, image_size=None, classes=None, color="grey", split="train",
-              n_samples=600, random_state=0, with_masks=True, on_error="raise"):
-    """Load labelled images for the command line (shared by train/evaluate/search).
+def __getattr__(name):
+    # load_data moved to skbcnn.datasets.load_dataset (loading is the data
+    # module's job); the old name keeps working, with a warning, for a while.
+    if name == "load_data":
+        import warnings
 
-    Parameters
-    ----------
-    source : str
-        ``"synthetic"`` (the built-in data set), a MedMNIST ``.npz`` file, a
-        BUSI folder (``Dataset_BUSI_with_GT`` or its parent, recognised by its
-        ``*_mask.png`` files) or a one-folder-per-class tree.
-    image_size : int, optional
-        Common image side; default: 64 for ``synthetic``, the file's size for
-        ``.npz``, 128 for folders.
-    classes : sequence of str, optional
-        Classes to load (all by default).
-    color : {"grey", "rgb"}, default="grey"
-        Colour of the loaded images.
-    split : str, default="train"
-        Split of a MedMNIST file.
-    n_samples : int, default=600
-        Images generated for ``synthetic``.
-    random_state : int, default=0
-        Seed of ``synthetic``.
-    with_masks : bool, default=True
-        Also load lesion masks where the source has them.
-    on_error : {"raise", "skip"}, default="raise"
-        Unreadable image files in folders (corrupt, oversized, not regular
-        files): stop with an error naming the file, or leave them out with a
-        warning. A bad mask file always stops with an error.
+        from .datasets import load_dataset
 
-    Returns
-    -------
-    data : sklearn.utils.Bunch
-        ``images``, ``labels`` (class names), ``target_names``, ``masks``
-        (bool array or None), ``filenames`` and ``kind``.
-
-    Examples
-    --------
-    >>> from skbcnn.cli import load_data
-    >>> data = load_data("synthetic", n_samples=6, image_size=16)
-    >>> data.images.shape, data.kind
-    ((6, 16, 16), 'synthetic')
-    """
-    from sklearn.utils import Bunch
-
-    from . import datasets
-
-    if str(source).lower() == "synthetic":
-        kwargs = {} if classes is None else {"classes": classes}
-        data = datasets.make_synthetic_ultrasound(
-            n_samples, image_size=64 if image_size is None else image_size,
-            random_state=random_state, **kwargs,
+        warnings.warn(
+            "skbcnn.cli.load_data is deprecated and will be removed in a future version; "
+            "use skbcnn.datasets.load_dataset instead.", FutureWarning, stacklevel=2,
         )
-        images = data.images
-        if color == "rgb":
-            import numpy as np
-
-            images = np.repeat(images[..., None], 3, axis=-1)
-        return Bunch(images=images, labels=data.target_names[data.target], target_names=data.target_names,
-                     masks=data.masks if with_masks else None, filenames=data.filenames, kind="synthetic")
-    path = Path(source).expanduser()
-    if not path.exists():
-        raise FileNotFoundError(
-            f"data source {source!r} does not exist; DATA must be a folder of class folders, "
-            "a BUSI folder, a MedMNIST .npz file or the word 'synthetic'."
-        )
-    if path.is_file():
-        if path.suffix.lower() != ".npz":
-            raise CLIError(f"{path} is a file but not a MedMNIST .npz archive; DATA must be a folder, "
-                           "an .npz file or 'synthetic'.")
-        data = datasets.load_medmnist(path, split=split, image_size=image_size, color=color)
-        kind, masks = "medmnist", None
-        if classes is not None:
-            data = _select_classes(data, classes)
-    elif _is_busi(path):
-        size = 128 if image_size is None else image_size
-        kwargs = {} if classes is None else {"classes": classes}
-        kind, masks = "busi", None
-        try:
-            data = datasets.load_busi(path, image_size=size, color=color, return_masks=with_masks,
-                                      on_error=on_error, **kwargs)
-            masks = data.get("masks")
-        except ValueError as exc:
-            if "no mask file" not in str(exc):  # a missing mask: go on without; a bad one is an error
-                raise
-            data = datasets.load_busi(path, image_size=size, color=color, on_error=on_error, **kwargs)
-    else:
-        data = datasets.load_image_folder(
-            path, classes=classes, image_size=128 if image_size is None else image_size, color=color,
-            on_error=on_error,
-        )
-        kind, masks = "folder", None
-    return Bunch(images=data.images, labels=data.target_names[data.target], target_names=data.target_names,
-                 masks=masks, filenames=data.filenames, kind=kind)
+        return load_dataset
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _select_classes(data, classes):
-    import numpy as np
+def _load(args, **overrides):
+    """``load_dataset(DATA)`` with the command-line data options (``overrides`` win)."""
+    from .datasets import load_dataset
 
-    names = [str(n) for n in data.target_names]
-    unknown = [c for c in classes if c not in names]
-    if unknown:
-        raise CLIError(f"classes {unknown} are not in the data; its classes are {names}.")
-    keep = np.isin(data.target_names[data.target], classes)
-    data.images, data.target, data.filenames = data.images[keep], data.target[keep], data.filenames[keep]
-    return data
-
-
-def _is_busi(path):
-    root = path / "Dataset_BUSI_with_GT" if (path / "Dataset_BUSI_with_GT").is_dir() else path
-    if root is not path:
-        return True
-    for name in ("benign", "malignant", "normal"):
-        folder = root / name
-        if folder.is_dir() and next(folder.glob("*_mask*.png"), None) is not None:
-            return True
-    return False
-
-
-def _data_kwargs(args, **overrides):
     kwargs = dict(
         image_size=getattr(args, "image_size", None),
         classes=_split_list(args.classes) if getattr(args, "classes", None) else None,
@@ -164,7 +69,7 @@ def _data_kwargs(args, **overrides):
         on_error=getattr(args, "on_error", "raise"),
     )
     kwargs.update(overrides)
-    return kwargs
+    return load_dataset(args.data, **kwargs)
 
 
 def _split_list(text):
@@ -213,38 +118,22 @@ _RECIPE_SUMMARIES = {
 def _resolve_recipe(args):
     """The recipe of --recipe, or for ``auto`` the one recommended for the
     images DATA will give (known before they are loaded)."""
-    from .pipeline import RECIPE_IMAGE_SIZES, recommended_recipe
+    from .pipeline import recommended_recipe
 
     if args.recipe != "auto":
         return args.recipe
     if args.backbone:
         return "pretrained"
-    source = str(args.data)
-    size = args.image_size
-    if size is None and source.lower() == "synthetic":
-        size = 64
-    elif size is None and source.lower().endswith(".npz"):
-        size = _npz_image_side(source, args.split)
-    elif size is None:
-        size = RECIPE_IMAGE_SIZES["pretrained"]
-    return "pretrained" if size is None else recommended_recipe((size, size))
+    size = args.image_size if args.image_size is not None else _native_size(args)
+    # folders (no size of their own) are loaded at the pretrained recipe's size
+    return recommended_recipe((size, size)) if size is not None else "pretrained"
 
 
-def _npz_image_side(path, split):
-    """Side of the images in a MedMNIST file (None if it cannot be read: load_data reports why)."""
-    import zipfile
+def _native_size(args):
+    """The side DATA has of its own (synthetic, .npz), or None (folders: any size)."""
+    from .datasets import native_image_size
 
-    import numpy as np
-
-    try:
-        # the array's .npy header only: load_data reads the pixels afterwards
-        with zipfile.ZipFile(Path(path).expanduser()) as archive, archive.open(f"{split}_images.npy") as member:
-            major, _ = np.lib.format.read_magic(member)
-            read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
-            shape = read_header(member)[0]
-        return int(min(shape[1:3]))
-    except Exception:  # any problem is reported by load_data, with its own message
-        return None
+    return native_image_size(args.data, split=args.split)
 
 
 def _recipe_image_size(args, recipe):
@@ -253,10 +142,7 @@ def _recipe_image_size(args, recipe):
 
     if args.image_size is not None:
         return args.image_size
-    source = str(args.data).lower()
-    if source == "synthetic" or source.endswith(".npz"):
-        return None
-    return RECIPE_IMAGE_SIZES[recipe]
+    return RECIPE_IMAGE_SIZES[recipe] if _native_size(args) is None else None
 
 
 def _groups(args, data):
@@ -400,8 +286,9 @@ def _load_model(path):
 
 def _silence(model):
     """No Keras progress bars at prediction time: they would mix with the results on stdout."""
-    steps = getattr(model, "steps", None)
-    final = steps[-1][1] if steps else model
+    from ._steps import final_step
+
+    final = final_step(model)
     if "verbose" in getattr(final, "get_params", dict)():
         final.set_params(verbose=0)
     return model
@@ -409,9 +296,13 @@ def _silence(model):
 
 def _model_image_shape(model):
     """``(H, W, C)`` the model expects, or None when any size is accepted."""
-    steps = getattr(model, "steps", None)
-    candidates = [steps[0][1], steps[-1][1]] if steps else [model]
-    candidates.append(getattr(model, "best_estimator_", None))
+    from ._steps import split_final_step
+
+    # A pipeline's first step (its Resizer) fixes the size before the
+    # classifier's own input shape does.
+    preprocessing, final = split_final_step(model)
+    candidates = [] if preprocessing is None else [preprocessing[0]]
+    candidates += [final, getattr(model, "best_estimator_", None)]
     for estimator in candidates:
         shape = getattr(estimator, "image_shape_", None)
         if shape is not None and None not in tuple(shape)[:2]:
@@ -430,11 +321,11 @@ def _shape_options(model):
 
 def _model_info(model, path=None):
     """What ``skbcnn info`` reports about a fitted model, as plain JSON values."""
+    from ._steps import final_step
     from .report import _param_value, build_provenance
 
     provenance = build_provenance(model, model_file=path)
-    steps = getattr(model, "steps", None)
-    final = steps[-1][1] if steps else model
+    final = final_step(model)
     shape = _model_image_shape(model)
     history = getattr(final, "history_", None) or {}
     summary = None
@@ -452,7 +343,8 @@ def _model_info(model, path=None):
 
         recipe = recipe if recipe in RECIPES else None
         reference = make_cnn_pipeline(recipe or "pretrained")
-        same_steps = steps and [n for n, _ in steps] == [n for n, _ in reference.steps]
+        step_names = [name for name, _ in getattr(model, "steps", None) or []]
+        same_steps = step_names and step_names == [name for name, _ in reference.steps]
         defaults = {k: _param_value(v) for k, v in reference.get_params(deep=True).items()} if same_steps else {}
     except Exception:  # noqa: BLE001 - only used to shorten the listing
         defaults = {}
@@ -601,22 +493,30 @@ def _demo(args):
 
 def _train(args):
     pipeline = _pipeline(args)  # parameters are checked before the images are loaded
-    size = _recipe_image_size(args, args.resolved_recipe)
-    data = load_data(args.data, **_data_kwargs(args, with_masks=False, image_size=size))
-    _log(args, f"Loaded {_describe(data)} from {args.data}.")
-    _log_recipe(args, pipeline)
-    groups = _groups(args, data)
+    data, groups = _load_training_data(args, pipeline)
     _log(args, f"Training on {len(data.images)} images (up to {pipeline.get_params()['cnn__epochs']} epochs, "
                "early stopping)...")
     seconds = _fit_with_progress(args, pipeline, data.images, data.labels,
                                  **({} if groups is None else {"cnn__groups": groups}))
     _log(args, _trained_message(pipeline, seconds))
-    source = str(args.data) + (f" (split {args.split})" if data.kind == "medmnist" else "")
-    pipeline.training_info_ = _training_info(args, source, data.kind, data.labels, data.images.shape[1:],
-                                             pipeline, seconds)
+    pipeline.training_info_ = _training_info(args, _source_label(args, data), data.kind, data.labels,
+                                             data.images.shape[1:], pipeline, seconds)
     path = _save_model(_silence(pipeline), args.out)
     _log(args, f"Model saved to {path}")
     return 0
+
+
+def _load_training_data(args, pipeline):
+    """DATA at the recipe's size, without masks (training does not use them): (data, groups)."""
+    data = _load(args, with_masks=False, image_size=_recipe_image_size(args, args.resolved_recipe))
+    _log(args, f"Loaded {_describe(data)} from {args.data}.")
+    _log_recipe(args, pipeline)
+    return data, _groups(args, data)
+
+
+def _source_label(args, data):
+    """DATA as the model's provenance names it (with the split of a MedMNIST file)."""
+    return str(args.data) + (f" (split {args.split})" if data.kind == "medmnist" else "")
 
 
 def _fit_with_progress(args, pipeline, X, y, **fit_params):
@@ -676,7 +576,7 @@ def _evaluate(args):
     options = _shape_options(model)
     if getattr(args, "color", None) is None:
         args.color = options.get("color", "grey")
-    data = load_data(args.data, **_data_kwargs(args, image_size=options.get("image_size")))
+    data = _load(args, image_size=options.get("image_size"))
     _log(args, f"Evaluating on {_describe(data)}...")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -698,7 +598,7 @@ def _print_warnings(args, caught):
 def _data_source(args, data):
     if data.kind == "synthetic":
         return f"synthetic (random_state={args.random_state})"
-    return str(args.data) + (f" (split {args.split})" if data.kind == "medmnist" else "")
+    return _source_label(args, data)
 
 
 def _evaluate_loaded(args, model, data, format_report):
@@ -722,60 +622,36 @@ def _evaluate_loaded(args, model, data, format_report):
         print(format_report(evaluate(model, data.images, data.labels, positive_class=args.positive_class)))
 
 
-def _image_files(paths):
-    """Expand folders into their image files; (files, errors)."""
-    from .datasets import IMAGE_EXTENSIONS, _list_class_files
-
-    files, errors = [], []
-    for given in paths:
-        path = Path(given)
-        if path.is_dir():
-            found = _list_class_files(path, IMAGE_EXTENSIONS)
-            if not found:
-                errors.append(f"{path}: folder holds no image files.")
-            files.extend(found)
-        elif path.exists():
-            files.append(path)
-        else:
-            errors.append(f"{path}: no such file or folder.")
-    return files, errors
-
-
 def _predict(args):
+    import warnings
+
     import numpy as np
 
-    from .datasets import ImageReadError, _read_image
+    from .datasets import load_images
 
     model = _load_model(args.model)
     if args.verbose:
         _log(args, _model_summary(model, args.model))
-    options = _shape_options(model)
-    size = options.get("image_size", 128)
-    size = (size, size) if isinstance(size, int) else size
-    color = options.get("color", "grey")
-    files, errors = _image_files(args.images)
-    images, kept = [], []
-    for path in files:
-        try:
-            images.append(_read_image(path, size, color))
-            kept.append(path)
-        except ImageReadError as exc:
-            errors.append(str(exc))
+    with warnings.catch_warnings():
+        # every skipped path is printed below, one line each, in the command's own words
+        warnings.simplefilter("ignore", UserWarning)
+        data = load_images(args.images, on_error="skip", **_shape_options(model))
+    images, errors = data.images, data.skipped
     skip = args.on_error == "skip"
     for message in errors:
         print(f"skbcnn predict: {'warning: skipped' if skip else 'error:'} {message}", file=sys.stderr)
     if errors and args.on_error == "raise":
         return 2  # nothing predicted
-    if images:
+    if len(images):
         classes = [c.item() if hasattr(c, "item") else c for c in model.classes_]
         # reshape: CNNClassifier.predict_proba of one image returns shape (n_classes,)
-        proba = np.asarray(model.predict_proba(np.stack(images))).reshape(len(images), -1)
+        proba = np.asarray(model.predict_proba(images)).reshape(len(images), -1)
         predicted = [classes[i] for i in np.argmax(proba, axis=1)]
-        _write_predictions(args.format, kept, predicted, proba, classes)
+        _write_predictions(args.format, data.filenames, predicted, proba, classes)
     elif not errors:
         print("skbcnn predict: error: no images given.", file=sys.stderr)
         return 2
-    return 2 if errors and not (skip and images) else 0
+    return 2 if errors and not (skip and len(images)) else 0
 
 
 def _write_predictions(fmt, paths, predicted, proba, classes):
@@ -850,11 +726,7 @@ def _search(args):
     refit = args.refit or scoring[0]
     if refit not in scoring:
         raise CLIError(f"--refit {refit!r} must be one of the --scoring metrics {scoring}.")
-    size = _recipe_image_size(args, args.resolved_recipe)
-    data = load_data(args.data, **_data_kwargs(args, with_masks=False, image_size=size))
-    _log(args, f"Loaded {_describe(data)} from {args.data}.")
-    _log_recipe(args, pipeline)
-    groups = _groups(args, data)
+    data, groups = _load_training_data(args, pipeline)
     from sklearn.model_selection import ParameterGrid
 
     from ._cli_support import SearchProgress, format_duration
@@ -892,9 +764,8 @@ def _search(args):
     seconds = time.perf_counter() - start
     _log(args, f"Search finished in {format_duration(seconds)}.")
     best = remove_progress(search.best_estimator_)
-    best.training_info_ = _training_info(
-        args, str(args.data) + (f" (split {args.split})" if data.kind == "medmnist" else ""), data.kind,
-        data.labels, data.images.shape[1:], best, search.refit_time_)
+    best.training_info_ = _training_info(args, _source_label(args, data), data.kind, data.labels,
+                                         data.images.shape[1:], best, search.refit_time_)
     best.training_info_["search"] = {"grid": str(args.grid), "cv": args.cv, "refit": refit,
                                      f"best_mean_test_{refit}": float(search.best_score_)}
     _silence(best)
@@ -990,6 +861,48 @@ def _add_training_options(parser):
                             "else as text)")
 
 
+def _add_fit_options(parser, command, seed_help):
+    """What ``train`` and ``search`` share: data and training options, verbosity."""
+    _add_data_options(parser, seed_help=seed_help)
+    _add_training_options(parser)
+    _add_verbosity(parser, command)
+
+
+# command: (one line for ``skbcnn --help``, the description of ``skbcnn <command> --help``)
+_COMMANDS = {
+    "demo": ("train and evaluate the default pipeline on the built-in synthetic data",
+             "Generate the built-in synthetic ultrasound data set, train the default pipeline and print "
+             "held-out accuracy, balanced accuracy, ROC AUC and the confusion matrix; with --out, also "
+             "write a report with figures."),
+    "train": ("train the default pipeline on labelled images and save it",
+              "Train make_cnn_pipeline() on DATA and save the fitted pipeline with skbcnn.save."),
+    "evaluate": ("score a saved model on labelled images and write a report",
+                 "Load MODEL, load DATA at the model's image size, print the metrics and, with --out, "
+                 "write metrics.json, metrics.csv, figures and report.html to DIR."),
+    "predict": ("predict the class of image files",
+                "Print one line per image: path, predicted class and the probability of each class. "
+                "Folders are searched for image files. Unreadable files are reported on stderr and make "
+                "the exit status 2 (the other files are still predicted)."),
+    "search": ("grid-search pipeline parameters with cross-validation",
+               "GridSearchCV over make_cnn_pipeline() with the grid of a JSON or TOML file "
+               '(e.g. {"cnn__learning_rate": [0.001, 0.0003], "cnn__conv_filters": [[16, 32], [32, 64]]}, '
+               "or a list of such dicts; in TOML a table or [[grid]] tables). Writes DIR/cv_results.csv "
+               "and DIR/best_model.skbcnn."),
+    "info": ("describe a saved model: classes, image size, training, parameters",
+             "Print what MODEL is: its file, classes, image size and colour, the data it was trained on "
+             "and when, the library versions it was trained with, a summary of its training history and "
+             "the parameters that differ from make_cnn_pipeline()."),
+}
+
+
+def _add_command(commands, name, handler, **defaults):
+    """The sub-command ``name`` (texts from ``_COMMANDS``), run by ``handler``; the caller adds its arguments."""
+    help_line, description = _COMMANDS[name]
+    parser = commands.add_parser(name, help=help_line, description=description)
+    parser.set_defaults(handler=handler, **defaults)
+    return parser
+
+
 _DATA_HELP = ("labelled images: a folder with one sub-folder per class, a BUSI folder, "
               "a MedMNIST .npz file, or 'synthetic' (the built-in data set)")
 
@@ -1013,13 +926,7 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"skbcnn {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = commands.add_parser(
-        "demo",
-        help="train and evaluate the default pipeline on the built-in synthetic data",
-        description="Generate the built-in synthetic ultrasound data set, train the "
-        "default pipeline and print held-out accuracy, balanced accuracy, ROC AUC "
-        "and the confusion matrix; with --out, also write a report with figures.",
-    )
+    demo = _add_command(commands, "demo", _demo)
     demo.add_argument("--n-samples", type=int, default=600, help="images to generate (default 600)")
     demo.add_argument("--image-size", type=int, default=64, help="image side in pixels (default 64)")
     demo.add_argument("--epochs", type=int, default=None,
@@ -1031,25 +938,15 @@ def build_parser():
     verbosity.add_argument("-q", "--quiet", action="store_true", help="no progress: print only the results")
     verbosity.add_argument("-v", "--verbose", action="store_true",
                            help="also print Keras' own line per epoch (with the learning rate and step times)")
-    demo.set_defaults(handler=_demo)
 
-    train = commands.add_parser(
-        "train", help="train the default pipeline on labelled images and save it",
-        description="Train make_cnn_pipeline() on DATA and save the fitted pipeline with skbcnn.save.",
-    )
+    train = _add_command(commands, "train", _train)
     train.add_argument("data", metavar="DATA", help=_DATA_HELP)
     train.add_argument("--out", metavar="MODEL", required=True, help="model file to write (e.g. model.skbcnn)")
-    _add_data_options(train, seed_help="seed for synthetic data, weight initialisation, augmentation "
-                                       "and the validation split")
-    _add_training_options(train)
-    _add_verbosity(train, "train")
-    train.set_defaults(handler=_train)
+    _add_fit_options(train, "train", seed_help="seed for synthetic data, weight initialisation, augmentation "
+                                               "and the validation split")
 
-    evaluate = commands.add_parser(
-        "evaluate", help="score a saved model on labelled images and write a report",
-        description="Load MODEL, load DATA at the model's image size, print the metrics and, "
-        "with --out, write metrics.json, metrics.csv, figures and report.html to DIR.",
-    )
+    # color: evaluate loads DATA in the model's colour
+    evaluate = _add_command(commands, "evaluate", _evaluate, color=None)
     evaluate.add_argument("model", metavar="MODEL", help="model file written by 'skbcnn train' or skbcnn.save")
     evaluate.add_argument("data", metavar="DATA", help=_DATA_HELP)
     evaluate.add_argument("--out", metavar="DIR", default=None, help="report folder")
@@ -1058,14 +955,8 @@ def build_parser():
     _add_data_options(evaluate, image_size=False, n_samples=200, random_state=1, split="test",
                       seed_help="seed of the images generated for DATA=synthetic")
     _add_verbosity(evaluate, "evaluate")
-    evaluate.set_defaults(handler=_evaluate, color=None)
 
-    predict = commands.add_parser(
-        "predict", help="predict the class of image files",
-        description="Print one line per image: path, predicted class and the probability of each "
-        "class. Folders are searched for image files. Unreadable files are reported on stderr "
-        "and make the exit status 2 (the other files are still predicted).",
-    )
+    predict = _add_command(commands, "predict", _predict)
     predict.add_argument("model", metavar="MODEL", help="model file")
     predict.add_argument("images", metavar="IMAGES", nargs="+", help="image files or folders")
     predict.add_argument("--on-error", choices=("raise", "skip"), default=None,
@@ -1075,15 +966,8 @@ def build_parser():
     predict.add_argument("--format", choices=("text", "csv", "json"), default="text",
                          help="output format (default text: tab-separated)")
     _add_verbosity(predict, "predict")
-    predict.set_defaults(handler=_predict)
 
-    search = commands.add_parser(
-        "search", help="grid-search pipeline parameters with cross-validation",
-        description="GridSearchCV over make_cnn_pipeline() with the grid of a JSON or TOML file "
-        '(e.g. {"cnn__learning_rate": [0.001, 0.0003], "cnn__conv_filters": [[16, 32], [32, 64]]}, '
-        "or a list of such dicts; in TOML a table or [[grid]] tables). Writes DIR/cv_results.csv "
-        "and DIR/best_model.skbcnn.",
-    )
+    search = _add_command(commands, "search", _search)
     search.add_argument("data", metavar="DATA", help=_DATA_HELP)
     search.add_argument("--grid", required=True, metavar="FILE", help="parameter grid (.json or .toml)")
     search.add_argument("--cv", type=int, default=3, help="stratified folds (default 3)")
@@ -1092,22 +976,13 @@ def build_parser():
     search.add_argument("--refit", default=None, help="scorer that picks the best model (default: the first)")
     search.add_argument("--n-jobs", type=int, default=1, help="parallel fits (default 1)")
     search.add_argument("--out", metavar="DIR", default="search", help="output folder (default ./search)")
-    _add_data_options(search, seed_help="seed for synthetic data, the CV splits, weight initialisation "
-                                         "and augmentation")
-    _add_training_options(search)
-    _add_verbosity(search, "search")
-    search.set_defaults(handler=_search)
+    _add_fit_options(search, "search", seed_help="seed for synthetic data, the CV splits, weight "
+                                                 "initialisation and augmentation")
 
-    info = commands.add_parser(
-        "info", help="describe a saved model: classes, image size, training, parameters",
-        description="Print what MODEL is: its file, classes, image size and colour, the data it was "
-        "trained on and when, the library versions it was trained with, a summary of its training "
-        "history and the parameters that differ from make_cnn_pipeline().",
-    )
+    info = _add_command(commands, "info", _info)
     info.add_argument("model", metavar="MODEL", help="model file")
     info.add_argument("--format", choices=("text", "json"), default="text",
                       help="text (default) or JSON with every parameter")
-    info.set_defaults(handler=_info)
     return parser
 
 

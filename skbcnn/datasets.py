@@ -1,9 +1,19 @@
-"""Loaders for real breast image data sets, and the built-in synthetic one.
+"""Loading images from disk: every data source the library reads, and how.
 
-Every loader returns a :class:`sklearn.utils.Bunch` with ``images`` (uint8,
-``(n, H, W)`` grey or ``(n, H, W, 3)`` RGB, all resized to one size),
+This module owns the loaders of real breast image data sets (BUSI, any
+one-folder-per-class tree such as BreakHis, MedMNIST ``.npz`` files), the
+built-in synthetic set, :func:`load_dataset`, which recognises any of these
+sources and calls the right loader (the command line loads data only through
+it), :func:`load_images` for unlabelled files to predict, and the decoding of
+image files. Resizing and colour conversion are those of
+:mod:`skbcnn._imageops`, shared with the transformers.
+
+Every labelled loader returns a :class:`sklearn.utils.Bunch` with ``images``
+(uint8, ``(n, H, W)`` grey or ``(n, H, W, 3)`` RGB, all resized to one size),
 ``target`` (int indices into ``target_names``), ``target_names``,
 ``filenames`` and ``DESCR``; or ``(images, target)`` with ``return_X_y=True``.
+Errors are ``ValueError`` (:class:`ImageReadError` for a file that cannot be
+read as an image) or ``FileNotFoundError``, with messages that name the file.
 
 Image files are decoded with Pillow. Only regular files are opened (a named
 pipe or a device named like an image is skipped or refused, never read). A
@@ -27,12 +37,16 @@ from joblib import Parallel, delayed
 from sklearn.utils import Bunch
 
 from ._config import get_data_home
+from ._imageops import COLORS, check_image_size, convert_color, resize
 from .synthetic import make_synthetic_ultrasound
 
 __all__ = [
+    "load_dataset",
     "load_image_folder",
+    "load_images",
     "load_busi",
     "load_medmnist",
+    "native_image_size",
     "group_near_duplicates",
     "make_synthetic_ultrasound",
     "IMAGE_EXTENSIONS",
@@ -54,7 +68,6 @@ BREAKHIS_PATIENT = r"^SOB_[BM]_[A-Z]+-(?P<group>\d+-[0-9A-Za-z]+)-\d+-\d+"
 # "benign (4)_mask_1.png" (several lesions). They are never training images.
 _MASK_SUFFIX = re.compile(r"_mask(_\d+)?$")
 
-_COLORS = ("grey", "rgb")
 
 
 class ImageReadError(ValueError):
@@ -62,26 +75,9 @@ class ImageReadError(ValueError):
 
 
 # --------------------------------------------------------------- reading
-def _check_image_size(image_size):
-    if image_size is None:
-        return None
-    if isinstance(image_size, (int, np.integer)) and not isinstance(image_size, bool):
-        size = (int(image_size), int(image_size))
-    elif (
-        isinstance(image_size, (tuple, list)) and len(image_size) == 2
-        and all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in image_size)
-    ):
-        size = tuple(int(s) for s in image_size)
-    else:
-        raise ValueError(f"image_size must be an int, a (height, width) pair or None; got {image_size!r}.")
-    if min(size) < 1:
-        raise ValueError(f"image_size must be positive; got {image_size!r}.")
-    return size
-
-
 def _check_color(color):
-    if color not in _COLORS:
-        raise ValueError(f"color must be one of {list(_COLORS)}; got {color!r}.")
+    if color not in COLORS:
+        raise ValueError(f"color must be one of {list(COLORS)}; got {color!r}.")
     return color
 
 
@@ -106,27 +102,10 @@ def _pixels_as_uint8(image):
     return np.asarray(image.convert("RGB"))
 
 
-def _convert_color(pixels, color):
-    """Grey ``(H, W)`` or RGB ``(H, W, 3)`` uint8 array in the requested colour."""
-    if color == "grey" and pixels.ndim == 3:
-        from skimage.color import rgb2gray
-
-        return np.clip(np.rint(rgb2gray(pixels) * 255), 0, 255).astype(np.uint8)
-    if color == "rgb" and pixels.ndim == 2:
-        return np.repeat(pixels[..., None], 3, axis=-1)
-    return pixels
-
-
-def _resize(pixels, size, *, order=1):
-    """Resize a uint8 or bool image to ``size`` (anti-aliased when shrinking)."""
-    if size is None or pixels.shape[:2] == size:
-        return pixels
-    from skimage.transform import resize
-
-    if pixels.dtype == bool:
-        return resize(pixels, size, order=0, anti_aliasing=False, preserve_range=True).astype(bool)
-    out = resize(pixels, size, order=order, anti_aliasing=True, preserve_range=True)
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+def _in_color_and_size(pixels, color, size):
+    """One decoded image in the requested colour and, unless ``size`` is None, size."""
+    pixels = convert_color(pixels[np.newaxis], color)[0]
+    return pixels if size is None else resize(pixels, size)
 
 
 def _decode_pixels(path, size=None, max_pixels=None):
@@ -197,11 +176,11 @@ def _reduction(image_size, size):
 
 def _read_image(path, size, color, max_pixels=None):
     """Decode one file at ``size`` and ``color``; every failure becomes an :class:`ImageReadError`."""
-    return _resize(_convert_color(_decode_pixels(path, size, max_pixels), color), size)
+    return _in_color_and_size(_decode_pixels(path, size, max_pixels), color, size)
 
 
-def _read_images(paths, size, color, *, on_error, n_jobs, verbose):
-    """Decode files in parallel; returns the stacked images and kept indices."""
+def _decode_all(paths, size, color, *, n_jobs, verbose):
+    """Decode files in parallel, going on past failures: (images, kept indices, errors)."""
 
     limit = MAX_IMAGE_PIXELS  # read here: joblib's worker processes see the module's default
 
@@ -214,7 +193,16 @@ def _read_images(paths, size, color, *, on_error, n_jobs, verbose):
     results = Parallel(n_jobs=n_jobs, verbose=10 if verbose else 0, batch_size="auto")(
         delayed(read_or_error)(p) for p in paths
     )
+    kept = [i for i, r in enumerate(results) if not isinstance(r, ImageReadError)]
     errors = [r for r in results if isinstance(r, ImageReadError)]
+    return [results[i] for i in kept], kept, errors
+
+
+def _handle_unreadable(errors, on_error, stacklevel=4):
+    """Raise the first of ``errors`` (``on_error="raise"``) or warn about them all.
+
+    ``stacklevel`` points the warning at the code that called the public loader.
+    """
     if errors and on_error == "raise":
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise ImageReadError(
@@ -224,10 +212,14 @@ def _read_images(paths, size, color, *, on_error, n_jobs, verbose):
         warnings.warn(
             f"Skipped {len(errors)} unreadable file(s): " + "; ".join(str(e) for e in errors[:5]),
             UserWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
-    kept = [i for i, r in enumerate(results) if not isinstance(r, ImageReadError)]
-    images = [results[i] for i in kept]
+
+
+def _read_images(paths, size, color, *, on_error, n_jobs, verbose):
+    """Decode files in parallel; returns the stacked images, kept indices and skip messages."""
+    images, kept, errors = _decode_all(paths, size, color, n_jobs=n_jobs, verbose=verbose)
+    _handle_unreadable(errors, on_error)
     if not images:
         raise ValueError("None of the image files could be read.")
     shapes = {im.shape for im in images}
@@ -386,7 +378,7 @@ def load_image_folder(
     ((6, 32, 32), [0, 0, 0, 1, 1, 1], ['benign', 'malignant'])
     """
     root = _check_folder(path, "load_image_folder")
-    size = _check_image_size(image_size)
+    size = check_image_size(image_size, allow_none=True)
     color = _check_color(color)
     _check_on_error(on_error)
     extensions = tuple(e.lower() for e in ([extensions] if isinstance(extensions, str) else extensions))
@@ -440,6 +432,101 @@ def load_image_folder(
     )
 
 
+def _expand_paths(paths, extensions):
+    """Files named in ``paths``, folders replaced by their image files; (files, problems).
+
+    A missing path or a folder without images is a problem (an exception
+    object, not raised), so that a caller can go on with the other paths.
+    """
+    files, problems = [], []
+    for given in paths:
+        path = Path(given).expanduser()
+        if path.is_dir():
+            found = _list_class_files(path, extensions)
+            if not found:
+                problems.append(ValueError(f"{path}: folder holds no image files."))
+            files.extend(found)
+        elif path.exists():
+            files.append(path)  # named explicitly: read whatever its extension
+        else:
+            problems.append(FileNotFoundError(f"{path}: no such file or folder."))
+    return files, problems
+
+
+def load_images(paths, *, image_size=128, color="grey", on_error="raise", extensions=IMAGE_EXTENSIONS,
+                n_jobs=None, verbose=False):
+    """Load unlabelled image files, e.g. to predict their classes.
+
+    Parameters
+    ----------
+    paths : str, path-like or sequence of them
+        Image files and folders. A folder is searched recursively for image
+        files (``extensions``; BUSI mask files and hidden files are left
+        out); a file named explicitly is read whatever its extension.
+    image_size : int or (height, width), default=128
+        Common size the images are resized to (anti-aliased).
+    color : {"grey", "rgb"}, default="grey"
+        ``"grey"`` gives ``(n, H, W)`` images, ``"rgb"`` ``(n, H, W, 3)``.
+    on_error : {"raise", "skip"}, default="raise"
+        A missing path, a folder without image files or a file that cannot
+        be read (corrupt, oversized, not a regular file): raise an error
+        naming it, or leave it out with a warning (its message goes to
+        ``skipped``).
+    extensions : tuple of str, default=IMAGE_EXTENSIONS
+        File name endings (case-insensitive) that count as images in folders.
+    n_jobs : int, default=None
+        Files decoded in parallel with joblib.
+    verbose : bool, default=False
+        Show joblib's progress while decoding.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        ``images`` (uint8; ``(0, H, W)`` or ``(0, H, W, 3)`` when every file
+        was skipped), ``filenames`` (the path of each image, in the order
+        given, folders sorted) and ``skipped`` (one message per skipped path).
+
+    Raises
+    ------
+    FileNotFoundError
+        When a path does not exist (``on_error="raise"``).
+    ValueError
+        When a folder holds no image file (``on_error="raise"``), or for an
+        invalid parameter.
+    ImageReadError
+        When a file cannot be read (``on_error="raise"``); it names the file.
+
+    Examples
+    --------
+    >>> from skbcnn.datasets import load_images
+    >>> import os, tempfile
+    >>> from PIL import Image
+    >>> folder = tempfile.mkdtemp()
+    >>> Image.new("L", (30, 40)).save(os.path.join(folder, "scan0.png"))
+    >>> Image.new("RGB", (60, 20)).save(os.path.join(folder, "scan1.jpg"))
+    >>> data = load_images(folder, image_size=32)
+    >>> data.images.shape, [os.path.basename(f) for f in data.filenames]
+    ((2, 32, 32), ['scan0.png', 'scan1.jpg'])
+    """
+    size = check_image_size(image_size)
+    color = _check_color(color)
+    _check_on_error(on_error)
+    extensions = tuple(e.lower() for e in ([extensions] if isinstance(extensions, str) else extensions))
+    paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    files, problems = _expand_paths(paths, extensions)
+    if problems and on_error == "raise":
+        raise problems[0]
+    images, kept, errors = _decode_all(files, size, color, n_jobs=n_jobs, verbose=verbose)
+    skipped = problems + errors
+    _handle_unreadable(skipped, on_error, stacklevel=3)
+    empty = np.empty((0, *size) + ((3,) if color == "rgb" else ()), dtype=np.uint8)
+    return Bunch(
+        images=np.stack(images) if images else empty,
+        filenames=np.asarray([str(files[i]) for i in kept], dtype=str),
+        skipped=[str(e) for e in skipped],
+    )
+
+
 _BUSI_DESCR = """\
 Breast Ultrasound Images (BUSI)
 -------------------------------
@@ -478,7 +565,8 @@ def _busi_mask(image_path, size, max_pixels=None):
         raise ValueError(f"load_busi: no mask file for {image_path} (expected {image_path.stem}_mask.png).")
     union = None
     for mask_file in mask_files:
-        pixels = _resize(_convert_color(_decode_pixels(mask_file, size, max_pixels), "grey") > 127, size)
+        pixels = _in_color_and_size(_decode_pixels(mask_file, size, max_pixels), "grey", None) > 127
+        pixels = pixels if size is None else resize(pixels, size)
         union = pixels if union is None else union | pixels
     return union
 
@@ -629,7 +717,7 @@ def load_medmnist(path=None, *, split="train", image_size=None, color="grey", re
     ((4, 28, 28), [0, 1, 1, 0], ['malignant', 'normal/benign'])
     """
     path = Path(path).expanduser() if path is not None else get_data_home() / "breastmnist_trainval.npz"
-    size = _check_image_size(image_size)
+    size = check_image_size(image_size, allow_none=True)
     color = _check_color(color)
     if not path.is_file():
         raise FileNotFoundError(
@@ -680,7 +768,7 @@ def load_medmnist(path=None, *, split="train", image_size=None, color="grey", re
                 f"got {images.shape[-1]} channels."
             )
         images = images[..., 0] if images.shape[-1] == 1 else images[..., :3]
-    images = np.stack([_resize(_convert_color(im, color), size) for im in images])
+    images = np.stack([_in_color_and_size(im, color, size) for im in images])
 
     dataset = next((name for name in _MEDMNIST_LABELS if name in path.name.lower()), None)
     n_classes = int(target.max()) + 1
@@ -695,6 +783,190 @@ def load_medmnist(path=None, *, split="train", image_size=None, color="grey", re
         filenames=np.asarray([f"{split}_{i}" for i in range(len(images))]),
         DESCR=_MEDMNIST_DESCR.format(path=path, split=split, n=len(images), shape=images.shape[1:], counts=counts),
     )
+
+
+# ------------------------------------------------------------ any source
+# Side load_dataset gives each kind of source when image_size is None: the
+# generator's default for "synthetic", a size every folder image is brought
+# to; a MedMNIST file keeps its own size (None).
+_DEFAULT_SIDES = {"synthetic": 64, "medmnist": None, "busi": 128, "folder": 128}
+
+_SOURCES = "a folder of class folders, a BUSI folder, a MedMNIST .npz file or 'synthetic'"
+
+
+def _is_synthetic(source):
+    return str(source).lower() == "synthetic"
+
+
+def _is_busi(path):
+    """A BUSI folder: it holds ``Dataset_BUSI_with_GT``, or a class folder with ``*_mask*.png`` files."""
+    if (path / "Dataset_BUSI_with_GT").is_dir():
+        return True
+    for name in ("benign", "malignant", "normal"):
+        folder = path / name
+        if folder.is_dir() and next(folder.glob("*_mask*.png"), None) is not None:
+            return True
+    return False
+
+
+def _select_classes(data, classes):
+    """Keep the images of ``classes`` (a loader without a ``classes`` option)."""
+    names = [str(n) for n in data.target_names]
+    unknown = [c for c in classes if c not in names]
+    if unknown:
+        raise ValueError(f"classes {unknown} are not in the data; its classes are {names}.")
+    keep = np.isin(data.target_names[data.target], classes)
+    data.images, data.target, data.filenames = data.images[keep], data.target[keep], data.filenames[keep]
+    return data
+
+
+def _npz_image_side(path, split):
+    """Side of the images in a MedMNIST file, from the array's .npy header only (None if unreadable)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(Path(path).expanduser()) as archive, archive.open(f"{split}_images.npy") as member:
+            major, _ = np.lib.format.read_magic(member)
+            read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+            shape = read_header(member)[0]
+        return int(min(shape[1:3]))
+    except Exception:  # any problem is reported by load_medmnist, with its own message
+        return None
+
+
+def native_image_size(source, *, split="train"):
+    """Side of the images a source has of its own, known before loading it.
+
+    ``load_dataset(source, split=split)`` keeps this size when
+    ``image_size`` is None. Folders have none: their files come in any size
+    and are resized (to 128 px unless told otherwise).
+
+    Parameters
+    ----------
+    source : str or path-like
+        As in :func:`load_dataset`.
+    split : str, default="train"
+        Split of a MedMNIST file.
+
+    Returns
+    -------
+    side : int or None
+        64 for ``"synthetic"``; for a name ending in ``.npz``, the side of
+        its images read from the array header alone (None when the file is
+        missing or unreadable: :func:`load_dataset` says why); None for
+        folders.
+
+    Examples
+    --------
+    >>> from skbcnn.datasets import native_image_size
+    >>> native_image_size("synthetic"), native_image_size("path/to/images")
+    (64, None)
+    """
+    if _is_synthetic(source):
+        return _DEFAULT_SIDES["synthetic"]
+    if str(source).lower().endswith(".npz"):
+        return _npz_image_side(source, split)
+    return None
+
+
+def _labelled(data, kind, masks):
+    """A loader's Bunch with class names as ``labels``, its ``masks`` and ``kind``."""
+    return Bunch(images=data.images, labels=data.target_names[data.target], target=data.target,
+                 target_names=data.target_names, masks=masks, filenames=data.filenames, kind=kind,
+                 DESCR=data.DESCR)
+
+
+def load_dataset(source, *, image_size=None, classes=None, color="grey", split="train",
+                 n_samples=600, random_state=0, with_masks=True, on_error="raise"):
+    """Load labelled images from any source this module reads.
+
+    One entry point for the built-in synthetic data, a BUSI folder, any
+    one-folder-per-class tree and a MedMNIST ``.npz`` file; the kind of
+    source is recognised, then its loader is called.
+
+    Parameters
+    ----------
+    source : str or path-like
+        ``"synthetic"`` (the built-in data set,
+        :func:`make_synthetic_ultrasound`), a MedMNIST ``.npz`` file
+        (:func:`load_medmnist`), a BUSI folder (``Dataset_BUSI_with_GT`` or
+        its parent, recognised by its ``*_mask.png`` files;
+        :func:`load_busi`) or a one-folder-per-class tree
+        (:func:`load_image_folder`).
+    image_size : int, (height, width) or None, default=None
+        Common image size; ``None``: 64 for ``synthetic``, the file's size
+        for ``.npz`` (see :func:`native_image_size`), 128 for folders.
+    classes : sequence of str, optional
+        Classes to load (all by default).
+    color : {"grey", "rgb"}, default="grey"
+        Colour of the loaded images.
+    split : str, default="train"
+        Split of a MedMNIST file.
+    n_samples : int, default=600
+        Images generated for ``synthetic``.
+    random_state : int, default=0
+        Seed of ``synthetic``.
+    with_masks : bool, default=True
+        Also load lesion masks where the source has them (synthetic, BUSI
+        with mask files; a BUSI copy without masks loads without them).
+    on_error : {"raise", "skip"}, default="raise"
+        Unreadable image files in folders (corrupt, oversized, not regular
+        files): stop with an error naming the file, or leave them out with a
+        warning. A bad mask file always stops with an error.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        ``images`` (uint8), ``labels`` (the class name of each image),
+        ``target`` (int indices into ``target_names``), ``target_names``,
+        ``masks`` (bool array or None), ``filenames``, ``DESCR`` and ``kind``
+        (``"synthetic"``, ``"medmnist"``, ``"busi"`` or ``"folder"``).
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``source`` does not exist.
+    ValueError
+        When ``source`` is a file but not an ``.npz`` archive, a class is not
+        in the data, or the chosen loader refuses the data
+        (:class:`ImageReadError` for an unreadable image file).
+
+    Examples
+    --------
+    >>> from skbcnn.datasets import load_dataset
+    >>> data = load_dataset("synthetic", n_samples=6, image_size=16)
+    >>> data.images.shape, data.kind
+    ((6, 16, 16), 'synthetic')
+    """
+    if _is_synthetic(source):
+        kwargs = {} if classes is None else {"classes": classes}
+        size = _DEFAULT_SIDES["synthetic"] if image_size is None else image_size
+        data = make_synthetic_ultrasound(n_samples, image_size=size, random_state=random_state, **kwargs)
+        if color == "rgb":
+            data.images = convert_color(data.images, "rgb")
+        return _labelled(data, "synthetic", data.masks if with_masks else None)
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(f"data source {str(source)!r} does not exist; it must be {_SOURCES}.")
+    if path.is_file():
+        if path.suffix.lower() != ".npz":
+            raise ValueError(f"{path} is a file but not a MedMNIST .npz archive; it must be {_SOURCES}.")
+        data = load_medmnist(path, split=split, image_size=image_size, color=color)
+        return _labelled(data if classes is None else _select_classes(data, classes), "medmnist", None)
+    kind = "busi" if _is_busi(path) else "folder"
+    kwargs = dict(image_size=_DEFAULT_SIDES[kind] if image_size is None else image_size, color=color,
+                  on_error=on_error)
+    if kind == "folder":
+        return _labelled(load_image_folder(path, classes=classes, **kwargs), kind, None)
+    if classes is not None:
+        kwargs["classes"] = classes
+    try:
+        data = load_busi(path, return_masks=with_masks, **kwargs)
+    except ValueError as exc:
+        if "no mask file" not in str(exc):  # a missing mask: go on without; a bad one is an error
+            raise
+        data = load_busi(path, **kwargs)
+    return _labelled(data, kind, data.get("masks"))
 
 
 def group_near_duplicates(images, *, size=64, threshold=0.95):

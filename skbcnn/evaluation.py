@@ -153,14 +153,14 @@ def format_report(report):
 
     Examples
     --------
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> from sklearn.pipeline import make_pipeline
-    >>> from sklearn.preprocessing import FunctionTransformer
+    The report of a chance-level baseline, which guesses classes at their
+    training frequencies without looking at the images:
+
+    >>> from sklearn.dummy import DummyClassifier
     >>> from skbcnn.datasets import make_synthetic_ultrasound
     >>> X, y = make_synthetic_ultrasound(60, image_size=16, random_state=0, return_X_y=True)
-    >>> flat = FunctionTransformer(lambda images: images.reshape(len(images), -1) / 255)
-    >>> model = make_pipeline(flat, LogisticRegression(max_iter=200)).fit(X, y)
-    >>> print(format_report(evaluate(model, X, y)))  # doctest: +ELLIPSIS
+    >>> chance = DummyClassifier(strategy="stratified", random_state=0).fit(X, y)
+    >>> print(format_report(evaluate(chance, X, y)))  # doctest: +ELLIPSIS
     images             60
     accuracy           ...
     """

@@ -11,18 +11,11 @@ TensorFlow is imported only when :func:`grad_cam` runs.
 
 import numpy as np
 
+from ._steps import split_final_step
+
 __all__ = ["grad_cam", "localization_hit_rate", "find_target_layer"]
 
 _CONV_FOLLOWERS = ("BatchNormalization", "Activation", "ReLU", "LeakyReLU", "ELU", "PReLU")
-
-
-def _split_estimator(estimator):
-    """``(preprocess, classifier)``: a Pipeline's leading steps and final CNN."""
-    from sklearn.pipeline import Pipeline
-
-    if isinstance(estimator, Pipeline):
-        return estimator[:-1], estimator[-1]
-    return None, estimator
 
 
 def find_target_layer(model, *, min_fraction=0.25):
@@ -32,11 +25,9 @@ def find_target_layer(model, *, min_fraction=0.25):
     ``min_fraction`` of the input's height (with skbcnn's default
     four-block network: the third block), taken after its batch
     normalisation and activation, before pooling; the last convolution if
-    none is that large. Deeper maps are too coarse to point at a lesion: on
-    the synthetic set (64 px) the peak of the third block's map falls inside
-    the lesion for 0.65 of held-out lesion images, that of the fourth block
-    (8 x 8 maps) for 0.38, the second block's for 0.53
-    (``benchmarks/bench_grad_cam.py``).
+    none is that large. Deeper maps are too coarse to point at a lesion, and
+    shallower ones see too little of it: :doc:`/benchmarks` compares the
+    blocks (``benchmarks/bench_grad_cam.py``).
 
     Parameters
     ----------
@@ -157,7 +148,7 @@ def grad_cam(estimator, X, *, class_index=None, layer=None, batch_size=64):
 
     from ._validation import check_images
 
-    preprocess, classifier = _split_estimator(estimator)
+    preprocess, classifier = split_final_step(estimator)
     if not hasattr(classifier, "model_"):
         check_is_fitted(classifier)
         raise ValueError(
@@ -166,7 +157,7 @@ def grad_cam(estimator, X, *, class_index=None, layer=None, batch_size=64):
         )
     X = check_images(X)
     out_size = X.shape[1:3]
-    Xt = X if preprocess is None or len(preprocess) == 0 else preprocess.transform(X)
+    Xt = X if preprocess is None else preprocess.transform(X)
     inputs = _model_inputs(classifier, Xt)
 
     import keras

@@ -95,18 +95,23 @@ def format_cv_results(search_or_results, *, top=10, digits=3):
     Returns
     -------
     table : str
+        A header line, then one line per candidate, best first: its rank,
+        parameters, mean and spread of each score, and mean fit time.
 
     Examples
     --------
-    >>> from sklearn.model_selection import GridSearchCV
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> from sklearn.datasets import load_iris
-    >>> X, y = load_iris(return_X_y=True)
-    >>> search = GridSearchCV(LogisticRegression(max_iter=500), {"C": [0.01, 1.0]}, cv=3).fit(X, y)
-    >>> print(format_cv_results(search))  # doctest: +NORMALIZE_WHITESPACE +ELLIPSIS
+    A search's ``cv_results_`` (here written by hand) gives the same table
+    as the search itself:
+
+    >>> results = {
+    ...     "params": [{"C": 0.01}, {"C": 1.0}], "param_C": [0.01, 1.0],
+    ...     "mean_test_score": [0.873, 0.973], "std_test_score": [0.038, 0.009],
+    ...     "rank_test_score": [2, 1], "mean_fit_time": [1.52, 2.31],
+    ... }
+    >>> print(format_cv_results(results))  # doctest: +NORMALIZE_WHITESPACE
     rank  C     mean_test_score  std_test_score  mean_fit_time
-    1     1.0   0.973            0.009           ...s
-    2     0.01  0.873            0.038           ...s
+    1     1.0   0.973            0.009           2.3s
+    2     0.01  0.873            0.038           1.5s
     """
     rows = cv_results_rows(search_or_results)[:top]
     if not rows:
@@ -142,15 +147,16 @@ def _csv_cell(value):
 
 
 def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (tuple, list)):
-        return [_jsonable(v) for v in value]
+    """A parameter value as JSON-ready Python; objects JSON cannot hold
+    (an estimator in a grid) become their ``repr``, so the cell still says
+    which candidate it was."""
     if isinstance(value, np.generic):
         return value.item()
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return repr(value)
+    if isinstance(value, (tuple, list)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return value if value is None or isinstance(value, (bool, int, float, str)) else repr(value)
 
 
 def write_cv_results_csv(search_or_results, path):

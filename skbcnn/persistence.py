@@ -1,41 +1,103 @@
-"""Saving and loading fitted estimators: one checked file, pickle-free by default.
+"""Saving, loading and sharing fitted estimators: every way a model reaches disk.
 
-File layout (format version 2): the magic bytes ``SKBCNN-MODEL\\n``, an
-8-byte big-endian header length, a JSON header (format, ``content``,
-estimator type, creation time, library versions, names and sizes of the
-members), the members' bytes, and the SHA-256 of everything before it.
-``load`` checks the structure and the checksum before reading any member,
-so a corrupted, truncated or edited file is refused with a clear error.
+This module owns the three layouts a fitted model can take on disk, and the
+one set of helpers they share (library versions, a file's SHA-256, the JSON
+reader, the header checks, the atomic write):
 
-The members are either the pickle-free export of
-:mod:`skbcnn.sharing` (``skbcnn.json`` and ``cnn.keras``, the default) or a
-joblib pickle (``model.joblib``). A pickle can run arbitrary code when it is
-loaded, and a checksum cannot tell (whoever writes the file writes the
-checksum), so ``load`` refuses pickles unless called with ``trusted=True``.
-Files of format version 1 (a pickle payload, only the payload under the
-checksum) are read the same way.
+``save`` / ``load``: one checked ``.skbcnn`` file
+    The magic bytes ``SKBCNN-MODEL\\n``, an 8-byte big-endian header length,
+    a JSON header (format, ``content``, estimator type, creation time,
+    library versions, names and sizes of the members), the members' bytes,
+    and the SHA-256 of everything before it (format version 2). ``load``
+    checks the structure and the checksum before reading any member, so a
+    corrupted, truncated or edited file is refused with a clear error. The
+    members are the pickle-free description below (``format="safe"``, the
+    default) or a joblib pickle (``model.joblib``, ``format="pickle"``).
+    Files of format version 1 (a pickle, only its payload under the
+    checksum) are read the same way.
+``export_model`` / ``import_model``: a folder of two files
+    The pickle-free description as ``skbcnn.json`` and ``cnn.keras``, for
+    tools that read the parts.
+
+The pickle-free description holds no code:
+
+``skbcnn.json``
+    The pipeline's steps (class names from :data:`ALLOWED_CLASSES`, this
+    library's estimators), their parameters and fitted attributes, as plain
+    JSON, and the SHA-256 of ``cnn.keras``.
+``cnn.keras``
+    The network in the Keras 3 format (architecture as JSON, weights),
+    checked (Keras' own classes only, no ``Lambda`` layers) and loaded with
+    ``safe_mode=True``.
+
+Reading it only ever instantiates allow-listed classes with JSON values,
+never calls ``pickle`` and never rebuilds the network from its parameters
+(nothing is downloaded).
+
+Which to use: :func:`save` with its default format to keep or share a
+model (one file, every byte under the checksum); ``format="pickle"`` only
+for what the safe format cannot hold (a grid search, other libraries'
+estimators), between people who trust each other, because a pickle can run
+arbitrary code when it is loaded and a checksum cannot tell (whoever writes
+the file writes the checksum): :func:`load` refuses one unless called with
+``trusted=True``. :func:`export_model` when a tool wants the two parts as
+files (only the network is under a checksum there).
+
+Importing this module does not import TensorFlow; writing or reading a
+network does.
 """
 
+import contextlib
 import glob
 import hashlib
 import io
 import json
 import os
 import platform
+import re
 import stat
 import struct
+import tempfile
 import warnings
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
 import joblib
+import numpy as np
 
-__all__ = ["save", "load", "read_header", "write_atomically", "library_versions",
-           "VersionMismatchWarning", "UntrustedFileError"]
+from ._steps import final_step
+
+__all__ = ["save", "load", "read_header", "export_model", "import_model", "ALLOWED_CLASSES",
+           "write_atomically", "library_versions", "VersionMismatchWarning", "UntrustedFileError"]
 
 MAGIC = b"SKBCNN-MODEL\n"
+#: Version of the ``.skbcnn`` file layout that :func:`save` writes.
 FORMAT_VERSION = 2
+#: Format name and version of ``skbcnn.json``, the pickle-free description.
+EXPORT_FORMAT = "skbcnn-export"
+EXPORT_FORMAT_VERSION = 1
+#: Largest JSON header read from a model file (bytes).
+MAX_HEADER_BYTES = 1 << 20
+#: Largest uncompressed size of the network file's contents (bytes).
+MAX_NETWORK_BYTES = 4 << 30
+
+_FORMATS = ("safe", "pickle")
+_PICKLE_MEMBER = "model.joblib"
+_SAFE_MEMBERS = ("skbcnn.json", "cnn.keras")
+_DIGEST_SIZE = 32  # the SHA-256 that ends a version-2 file
+
+#: Estimators that may appear in a pickle-free model, by import path.
+ALLOWED_CLASSES = {
+    "skbcnn.enhancement.ContrastEnhancer",
+    "skbcnn.enhancement.Denoiser",
+    "skbcnn.enhancement.IntensityNormalizer",
+    "skbcnn.enhancement.Resizer",
+    "skbcnn.enhancement.ColorConverter",
+    "skbcnn.augmentation.ImageAugmenter",
+    "skbcnn.classifier.CNNClassifier",
+}
+_CNN = "skbcnn.classifier.CNNClassifier"
 
 
 class VersionMismatchWarning(UserWarning):
@@ -50,6 +112,28 @@ class VersionMismatchWarning(UserWarning):
     ...     issubclass(VersionMismatchWarning, UserWarning)
     True
     """
+
+
+class UntrustedFileError(ValueError):
+    """A model file holds a pickle and the caller did not say it trusts it.
+
+    Examples
+    --------
+    >>> from skbcnn.persistence import UntrustedFileError
+    >>> issubclass(UntrustedFileError, ValueError)
+    True
+    """
+
+
+# ------------------------------------------------------------ shared helpers
+def _installed_version(*names):
+    """Version of the first installed distribution among ``names``, or None."""
+    for name in names:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return None
 
 
 def library_versions():
@@ -69,52 +153,152 @@ def library_versions():
     """
     from . import __version__
 
-    def installed(*names):
-        for name in names:
-            try:
-                return metadata.version(name)
-            except metadata.PackageNotFoundError:
-                continue
-        return None
-
     return {
         "skbcnn": __version__,
-        "scikit-learn": installed("scikit-learn"),
-        "keras": installed("keras"),
-        "tensorflow": installed("tensorflow", "tensorflow-cpu"),
-        "numpy": installed("numpy"),
+        "scikit-learn": _installed_version("scikit-learn"),
+        "keras": _installed_version("keras"),
+        "tensorflow": _installed_version("tensorflow", "tensorflow-cpu"),
+        "numpy": _installed_version("numpy"),
         "python": platform.python_version(),
     }
 
 
-_FORMATS = ("safe", "pickle")
-_PICKLE_MEMBER = "model.joblib"
-_DIGEST_SIZE = 32  # the SHA-256 that ends a version-2 file
-#: Largest JSON header read from a model file (bytes).
-MAX_HEADER_BYTES = 1 << 20
+def _sha256_of_file(file):
+    """Hex SHA-256 of a file's bytes, read in blocks (networks can be large)."""
+    digest = hashlib.sha256()
+    with open(file, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
-class UntrustedFileError(ValueError):
-    """A model file holds a pickle and the caller did not say it trusts it.
+def _loads_json(text, where):
+    """``json.loads`` whose failures (also too deep nesting) are ValueErrors naming ``where``."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError(f"{where} is nested too deeply (JSON)") from None
+    except ValueError as exc:  # also UnicodeDecodeError
+        raise ValueError(f"{where} is not valid JSON ({exc})") from None
+
+
+def _require_fields(header, expected, path):
+    """Refuse a header whose fields are missing or not of the ``expected`` types."""
+    damaged = [key for key, kind in expected.items() if not isinstance(header.get(key), kind)]
+    members = header.get("members")
+    if "members" in expected and isinstance(members, list) and not all(
+        isinstance(m, dict) and isinstance(m.get("name"), str) and isinstance(m.get("size"), int)
+        and not isinstance(m.get("size"), bool) and m["size"] >= 0 for m in members
+    ):
+        damaged.append("members")
+    if damaged:
+        raise ValueError(f"{path}: the model file header is damaged (missing or invalid {damaged}).")
+
+
+def _write_target(path):
+    """The file that writing ``path`` replaces (through a symbolic link), checked."""
+    path = Path(path)
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    if not target.parent.is_dir():
+        raise FileNotFoundError(f"cannot save {target}: the folder {target.parent} does not exist.")
+    if target.is_dir():
+        raise IsADirectoryError(f"cannot save {target}: it is a folder.")
+    return target
+
+
+@contextlib.contextmanager
+def _replacing(*paths, keep_suffix=False):
+    """Temporary files beside ``paths``, renamed over them when the block succeeds.
+
+    Yields one temporary path (``.<name>.tmp-<pid>``, followed by the
+    target's suffix with ``keep_suffix``: Keras insists on ``.keras``) per
+    target, for the block to write. Only when the whole block succeeded are
+    they renamed into place, all of them, so a failure (a full disk, an
+    interruption) leaves every target as it was; the temporary files are
+    removed in every case.
+    """
+    targets = [_write_target(path) for path in paths]
+    temporaries = []
+    for target in targets:
+        _remove_stale_temporary_files(target)
+        tmp = target.parent / f".{target.name}.tmp-{os.getpid()}{target.suffix if keep_suffix else ''}"
+        tmp.unlink(missing_ok=True)
+        temporaries.append(tmp)
+    try:
+        yield temporaries
+        for tmp, target in zip(temporaries, targets):
+            os.replace(tmp, target)
+    finally:
+        for tmp in temporaries:
+            tmp.unlink(missing_ok=True)
+
+
+def write_atomically(path, data):
+    """Write ``data`` to ``path`` through a temporary file and a rename.
+
+    The temporary file (``.<name>.tmp-<pid>`` beside the target) is created
+    with mode ``0o666`` less the umask and synced to disk before the rename;
+    leftovers of killed writers (whose process is gone) are removed first.
+    A symbolic link is written through: the file it points to is replaced.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Destination file.
+    data : bytes
+        The file's content.
+
+    Returns
+    -------
+    path : pathlib.Path
+        ``path`` as given.
 
     Examples
     --------
-    >>> from skbcnn.persistence import UntrustedFileError
-    >>> issubclass(UntrustedFileError, ValueError)
-    True
+    >>> import tempfile, pathlib
+    >>> from skbcnn.persistence import write_atomically
+    >>> path = write_atomically(pathlib.Path(tempfile.mkdtemp()) / "a.txt", b"hello")
+    >>> path.read_bytes()
+    b'hello'
     """
+    with _replacing(path) as (tmp,):
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+    return Path(path)
 
 
+def _remove_stale_temporary_files(target):
+    """Delete ``.<name>.tmp-<pid>[suffix]`` files whose writing process no longer runs."""
+    prefix = f".{target.name}.tmp-"
+    for leftover in target.parent.glob(glob.escape(prefix) + "*"):
+        pid = leftover.name[len(prefix):].split(".", 1)[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            alive = int(pid) != os.getpid()
+        except ProcessLookupError:
+            alive = False
+        except OSError:  # e.g. PermissionError: another user's running process
+            alive = True
+        if not alive:
+            leftover.unlink(missing_ok=True)
+
+
+# ------------------------------------------------- one checked .skbcnn file
 def save(estimator, path, *, format="safe", compress=3):
     """Save a fitted estimator or pipeline to one file at ``path``.
 
     Two payloads are possible, both behind a JSON header (library versions,
     estimator type, creation time) and a SHA-256 checksum of the whole file:
 
-    - ``format="safe"`` (default): the pickle-free format of
-      :func:`skbcnn.sharing.export_model` (``skbcnn.json`` with the steps'
-      parameters and fitted attributes, and the network as a ``.keras``
-      file). :func:`load` rebuilds it without running code from the file.
+    - ``format="safe"`` (default): the pickle-free description that
+      :func:`export_model` writes as a folder (``skbcnn.json`` with the
+      steps' parameters and fitted attributes, and the network as a
+      ``.keras`` file). :func:`load` rebuilds it without running code from the file.
       Only pipelines of skbcnn estimators ending in a fitted
       :class:`~skbcnn.CNNClassifier` (or the classifier alone) with plain
       parameter values can be saved this way.
@@ -167,8 +351,6 @@ def save(estimator, path, *, format="safe", compress=3):
     if isinstance(compress, bool) or not isinstance(compress, int) or not 0 <= compress <= 9:
         raise ValueError(f"compress must be an integer from 0 to 9; got {compress!r}.")
     if format == "safe":
-        from .sharing import _export_members
-
         members = _export_members(estimator)
     else:
         buffer = io.BytesIO()
@@ -186,84 +368,6 @@ def save(estimator, path, *, format="safe", compress=3):
     header_bytes = json.dumps(header, sort_keys=True).encode()
     body = b"".join([MAGIC, struct.pack(">Q", len(header_bytes)), header_bytes, *members.values()])
     return write_atomically(path, body + hashlib.sha256(body).digest())
-
-
-def write_atomically(path, data):
-    """Write ``data`` to ``path`` through a temporary file and a rename.
-
-    The temporary file (``.<name>.tmp-<pid>`` beside the target) is created
-    with mode ``0o666`` less the umask; leftovers of killed writers (whose
-    process is gone) are removed first. A symbolic link is written through:
-    the file it points to is replaced.
-
-    Parameters
-    ----------
-    path : str or path-like
-        Destination file.
-    data : bytes
-        The file's content.
-
-    Returns
-    -------
-    path : pathlib.Path
-        ``path`` as given.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> from skbcnn.persistence import write_atomically
-    >>> path = write_atomically(pathlib.Path(tempfile.mkdtemp()) / "a.txt", b"hello")
-    >>> path.read_bytes()
-    b'hello'
-    """
-    path = Path(path)
-    target = Path(os.path.realpath(path)) if path.is_symlink() else path
-    if not target.parent.is_dir():
-        raise FileNotFoundError(f"cannot save {target}: the folder {target.parent} does not exist.")
-    if target.is_dir():
-        raise IsADirectoryError(f"cannot save {target}: it is a folder.")
-    _remove_stale_temporary_files(target)
-    tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _remove_stale_temporary_files(target):
-    """Delete ``.<name>.tmp-<pid>`` files whose writing process no longer runs."""
-    prefix = f".{target.name}.tmp-"
-    for leftover in target.parent.glob(glob.escape(prefix) + "*"):
-        pid = leftover.name[len(prefix):]
-        if not pid.isdigit():
-            continue
-        try:
-            os.kill(int(pid), 0)
-            alive = int(pid) != os.getpid()
-        except ProcessLookupError:
-            alive = False
-        except OSError:  # e.g. PermissionError: another user's running process
-            alive = True
-        if not alive:
-            leftover.unlink(missing_ok=True)
-
-
-def _loads_json(text, where):
-    """``json.loads`` whose failures (also too deep nesting) are ValueErrors naming ``where``."""
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise ValueError(f"{where} is nested too deeply (JSON)") from None
-    except ValueError as exc:  # also UnicodeDecodeError
-        raise ValueError(f"{where} is not valid JSON ({exc})") from None
 
 
 def read_header(path):
@@ -330,16 +434,9 @@ def read_header(path):
     if version == 1:
         return _check_version_1(path, header, body)
 
-    expected = {"content": str, "estimator": str, "created": str, "versions": dict, "members": list}
-    damaged = [key for key, kind in expected.items() if not isinstance(header.get(key), kind)]
-    members = header.get("members") if isinstance(header.get("members"), list) else []
-    if not all(
-        isinstance(m, dict) and isinstance(m.get("name"), str) and isinstance(m.get("size"), int)
-        and not isinstance(m.get("size"), bool) and m["size"] >= 0 for m in members
-    ):
-        damaged.append("members")
-    if damaged:
-        raise ValueError(f"{path}: the model file header is damaged (missing or invalid {damaged}).")
+    _require_fields(header, {"content": str, "estimator": str, "created": str, "versions": dict,
+                             "members": list}, path)
+    members = header["members"]
     stored = sum(m["size"] for m in members) + _DIGEST_SIZE
     if len(body) != stored:
         raise ValueError(
@@ -349,7 +446,7 @@ def read_header(path):
     if hashlib.sha256(data[:-_DIGEST_SIZE]).digest() != data[-_DIGEST_SIZE:]:
         raise ValueError(f"{path} is corrupted or was modified: its SHA-256 checksum does not match.")
     names = [m["name"] for m in members]
-    wanted = ["skbcnn.json", "cnn.keras"] if header["content"] == "safe" else [_PICKLE_MEMBER]
+    wanted = list(_SAFE_MEMBERS) if header["content"] == "safe" else [_PICKLE_MEMBER]
     if header["content"] not in _FORMATS or sorted(names) != sorted(wanted):
         raise ValueError(
             f"{path}: the model file holds {names} as {header['content']!r} content; "
@@ -364,10 +461,7 @@ def read_header(path):
 
 def _check_version_1(path, header, payload):
     """Files of skbcnn <= 0.x: a pickle, only its payload under the checksum."""
-    expected = {"payload_size": int, "payload_sha256": str, "versions": dict}
-    damaged = [key for key, kind in expected.items() if not isinstance(header.get(key), kind)]
-    if damaged:
-        raise ValueError(f"{path}: the model file header is damaged (missing or invalid {damaged}).")
+    _require_fields(header, {"payload_size": int, "payload_sha256": str, "versions": dict}, path)
     if len(payload) != header["payload_size"]:
         raise ValueError(
             f"{path} is truncated or padded: the payload has {len(payload)} bytes, "
@@ -385,10 +479,10 @@ def load(path, *, trusted=False):
     (:class:`VersionMismatchWarning`) when skbcnn, scikit-learn, Keras,
     TensorFlow or NumPy versions differ from those that wrote it.
 
-    A file in the safe format is rebuilt by
-    :func:`skbcnn.sharing.import_model`'s code: only allow-listed skbcnn
-    classes with JSON values, and the network from its ``.keras`` file in
-    Keras' safe mode. No code from the file runs, nothing is downloaded.
+    A file in the safe format is rebuilt as :func:`import_model` rebuilds
+    an export folder: only allow-listed skbcnn classes with JSON values, and
+    the network from its ``.keras`` file in Keras' safe mode. No code from
+    the file runs, nothing is downloaded.
 
     A pickle payload is refused unless ``trusted=True``: unpickling can run
     any code its author chose, and the checksum cannot tell, because whoever
@@ -458,6 +552,484 @@ def load(path, *, trusted=False):
         )
     if header["content"] == "pickle":
         return joblib.load(io.BytesIO(members[_PICKLE_MEMBER]))
-    from .sharing import _import_members
-
     return _import_members(members["skbcnn.json"], members["cnn.keras"], Path(path))
+# ------------------------------------ the pickle-free description: writing
+def _encode(value, where):
+    """Plain JSON for parameters and fitted attributes; tuples and arrays tagged."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biufU":
+        return {"__ndarray__": value.tolist(), "dtype": value.dtype.str}
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(v, where) for v in value]}
+    if isinstance(value, list):
+        return [_encode(v, where) for v in value]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {k: _encode(v, where) for k, v in value.items()}
+    raise TypeError(
+        f"export_model: {where} is a {type(value).__name__}, which cannot be shared without "
+        "pickle; only plain values (numbers, strings, lists, tuples, dicts, numeric arrays) "
+        "can. Use skbcnn.save(..., format='pickle') for such models (a pickle: only for people who trust you)."
+    )
+
+
+def _decode(value):
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if isinstance(value, dict):
+        if "__ndarray__" in value:
+            dtype = np.dtype(value["dtype"])
+            # numbers, and strings of class-name length: a dtype such as
+            # "<U200000000" would make a few bytes of JSON allocate gigabytes
+            if dtype.kind not in "biufU" or dtype.itemsize > (4 * _MAX_STRING if dtype.kind == "U" else 16):
+                raise ValueError(f"arrays of dtype {dtype} are not allowed")
+            return np.asarray(value["__ndarray__"], dtype=dtype)
+        if "__tuple__" in value:
+            return tuple(_decode(v) for v in value["__tuple__"])
+        return {k: _decode(v) for k, v in value.items()}
+    return value
+
+
+def _class_path(estimator):
+    return f"{type(estimator).__module__}.{type(estimator).__qualname__}"
+
+
+def _fitted_attributes(estimator):
+    return {
+        key: value for key, value in vars(estimator).items()
+        if key.endswith("_") and not key.startswith("_") and key != "model_"
+    }
+
+
+def _describe(name, estimator):
+    path = _class_path(estimator)
+    if path not in ALLOWED_CLASSES:
+        raise TypeError(
+            f"export_model: step {name!r} is a {path}, which is not one of skbcnn's estimators "
+            f"({', '.join(sorted(c.rsplit('.', 1)[1] for c in ALLOWED_CLASSES))}); use "
+            "skbcnn.save(..., format='pickle') (a pickle: only for people who trust you)."
+        )
+    params = estimator.get_params(deep=False)
+    step = {"name": name, "class": path, "params": _encode(params, f"a parameter of step {name!r}")}
+    if path == _CNN:
+        fitted = {"classes_": estimator.classes_, "image_shape_": tuple(int(s) for s in estimator.image_shape_),
+                  "history_": estimator.history_}
+        if getattr(estimator, "input_range_", None) is not None:
+            fitted["input_range_"] = tuple(float(v) for v in estimator.input_range_)
+        step["fitted"] = _encode(fitted, f"a fitted attribute of step {name!r}")
+    else:
+        step["fitted"] = _encode(_fitted_attributes(estimator), f"a fitted attribute of step {name!r}")
+    return step
+
+
+def export_model(estimator, path):
+    """Write a fitted pipeline (or CNNClassifier) as JSON + ``.keras``, no pickle.
+
+    The folder holds the pickle-free description that :func:`save` stores
+    in one file by default. Both files are written beside their targets and
+    renamed into place only once both are written, so a failed export
+    leaves the previous one as it was.
+
+    Parameters
+    ----------
+    estimator : fitted Pipeline or CNNClassifier
+        A pipeline whose steps are skbcnn estimators (e.g. from
+        :func:`skbcnn.make_cnn_pipeline`) and ends in a fitted
+        :class:`~skbcnn.CNNClassifier`, or the classifier alone. Parameters
+        must be plain values (a custom model-building function or callback
+        objects cannot be shared this way).
+    path : str or path-like
+        Folder to create (or overwrite the two files in).
+
+    Returns
+    -------
+    path : pathlib.Path
+        The folder, holding ``skbcnn.json`` and ``cnn.keras``.
+
+    Raises
+    ------
+    TypeError
+        For steps that are not skbcnn estimators or parameters that are not
+        plain values.
+    sklearn.exceptions.NotFittedError
+        When the classifier is not fitted.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from skbcnn import make_cnn_pipeline
+    >>> from skbcnn.datasets import make_synthetic_ultrasound
+    >>> from skbcnn.persistence import export_model, import_model
+    >>> X, y = make_synthetic_ultrasound(40, image_size=32, random_state=0, return_X_y=True)
+    >>> pipe = make_cnn_pipeline("from_scratch", cnn__conv_filters=(4, 8), cnn__convs_per_block=1,
+    ...                          cnn__dense_units=(8,), cnn__epochs=1, cnn__random_state=0).fit(X, y)
+    >>> folder = export_model(pipe, tempfile.mkdtemp())
+    >>> sorted(p.name for p in folder.iterdir())
+    ['cnn.keras', 'skbcnn.json']
+    >>> bool(np.allclose(import_model(folder).predict_proba(X), pipe.predict_proba(X), atol=1e-6))
+    True
+    """
+    description, network = _description(estimator)
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    # Both files are renamed into place only once both are written, so a
+    # failed export never leaves a truncated file over a good one; the
+    # network's SHA-256 in the JSON lets import_model refuse a cnn.keras
+    # that does not belong to the description.
+    with _replacing(path / "cnn.keras", path / "skbcnn.json", keep_suffix=True) as (keras_file, json_file):
+        network.save(keras_file)
+        description["cnn_sha256"] = _sha256_of_file(keras_file)
+        # the same bytes on every platform: they also go inside .skbcnn files
+        json_file.write_text(json.dumps(description, indent=1), encoding="utf-8", newline="\n")
+    return path
+
+
+def _description(estimator):
+    """``(description, network)``: the JSON-able description and the Keras model."""
+    from sklearn.pipeline import Pipeline
+    from sklearn.utils.validation import check_is_fitted
+
+    from . import __version__
+
+    cnn = final_step(estimator)
+    if _class_path(cnn) != _CNN:
+        raise TypeError(
+            f"the last step must be a skbcnn.CNNClassifier to save without pickle; got "
+            f"{_class_path(cnn)} (skbcnn.save(..., format='pickle') saves any estimator, "
+            "export_model only skbcnn pipelines)."
+        )
+    check_is_fitted(cnn)
+    steps = estimator.steps if isinstance(estimator, Pipeline) else [("cnn", estimator)]
+    description = {
+        "format": EXPORT_FORMAT,
+        "format_version": EXPORT_FORMAT_VERSION,
+        "pipeline": isinstance(estimator, Pipeline),
+        "skbcnn_version": __version__,
+        "versions": library_versions(),
+        "steps": [_describe(name, step) for name, step in steps],
+        # how the model was trained (data, recipe, command), set by the CLI
+        "training_info": _encode(getattr(estimator, "training_info_", None), "training_info_"),
+    }
+    return description, cnn.model_
+
+
+def _export_members(estimator):
+    """The ``skbcnn.json`` and ``cnn.keras`` bytes of the safe format of :func:`save`."""
+    # Keras writes a network only to a named file: the export goes through a
+    # private temporary folder, removed afterwards.
+    with tempfile.TemporaryDirectory(prefix="skbcnn-") as folder:
+        export_model(estimator, folder)
+        return {name: (Path(folder) / name).read_bytes() for name in _SAFE_MEMBERS}
+
+
+# ------------------------------------ the pickle-free description: reading
+_MAX_DEPTH = 32  # nesting of skbcnn.json; real descriptions need fewer than 10
+_FITTED_NAME = re.compile(r"^[a-z][a-z0-9_]*_$")
+_CNN_FITTED = {"classes_", "image_shape_", "history_", "input_range_"}
+# Modules a network's config.json may name (Keras' own layers, initialisers,
+# optimisers, ...); "Lambda" layers and serialized Python functions are code.
+_KERAS_MODULES = {
+    "keras", "keras.layers", "keras.initializers", "keras.regularizers", "keras.constraints",
+    "keras.optimizers", "keras.optimizers.schedules", "keras.losses", "keras.metrics",
+    "keras.activations", "keras.models",
+}
+_KERAS_SRC = ("keras.src.models.", "keras.src.ops.", "keras.src.layers.", "keras.src.losses.",
+              "keras.src.metrics.", "keras.src.optimizers.", "keras.src.initializers.")
+# Lambda layers and functions are code; TFSMLayer loads a SavedModel from any
+# path and the lookup/vectorisation layers read vocabulary files (older Keras
+# releases allow both in safe mode).
+_CODE_CLASSES = {"Lambda", "TFOpLambda", "__lambda__", "function", "TFSMLayer",
+                 "StringLookup", "IntegerLookup", "TextVectorization"}
+_MAX_STRING = 1024  # characters of a string array element (class names)
+
+
+def _too_deep(value, limit):
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return False
+
+
+def _check_keras_config(config, where):
+    """Refuse a network config that names code or classes outside Keras."""
+    stack = [config]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            registered = item.get("registered_name")
+            if isinstance(registered, str) and ">" in registered and registered.split(">", 1)[0] not in ("", "keras"):
+                # "package>Name": a custom object registered in the loading
+                # process, not Keras' own (those are "Name" or ">Name")
+                raise ValueError(f"{where}: the network names the registered object "
+                                 f"{item.get('registered_name')!r}, which is not part of Keras; refusing to load it.")
+            if "class_name" in item:
+                module, name = item.get("module"), item.get("class_name")
+                allowed = module is None or module in _KERAS_MODULES or (
+                    isinstance(module, str) and module.startswith(_KERAS_SRC))
+                if name in _CODE_CLASSES or not allowed:
+                    raise ValueError(
+                        f"{where}: the network names {name!r} from module {module!r}, which is code "
+                        "or not part of Keras; refusing to load it."
+                    )
+            stack.extend(item.values())
+
+
+def _load_network(keras_file, where):
+    """The network of a ``.keras`` file, checked before Keras reads it (safe mode)."""
+    import zipfile
+
+    import keras
+
+    if not zipfile.is_zipfile(keras_file):
+        raise ValueError(f"{where}: not a Keras .keras file (not a zip archive).")
+    try:
+        with zipfile.ZipFile(keras_file) as archive:
+            names = set(archive.namelist())
+            missing = sorted({"config.json", "model.weights.h5"} - names)
+            if missing:
+                raise ValueError(f"{where}: not a Keras .keras file (it lacks {missing}).")
+            size = sum(info.file_size for info in archive.infolist())
+            if size > MAX_NETWORK_BYTES:
+                raise ValueError(
+                    f"{where}: the network unpacks to {size} bytes, more than the limit of "
+                    f"{MAX_NETWORK_BYTES} (skbcnn.persistence.MAX_NETWORK_BYTES)."
+                )
+            config = _loads_json(archive.read("config.json"), f"{where}: config.json")
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
+        raise ValueError(f"{where}: damaged Keras file ({type(exc).__name__}: {exc}).") from None
+    if _too_deep(config, 256):
+        raise ValueError(f"{where}: config.json is nested too deeply.")
+    _check_keras_config(config, where)
+    try:
+        return keras.saving.load_model(keras_file, safe_mode=True, compile=True)
+    except Exception as exc:  # Keras raises many kinds; all mean "this file is not a usable network"
+        raise ValueError(f"{where}: the network cannot be loaded ({type(exc).__name__}: {exc}).") from None
+
+
+def _decode_checked(value, where):
+    try:
+        return _decode(value)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ValueError(f"{where} ({type(exc).__name__}: {exc}).") from None
+
+
+def _build_step(step, where):
+    import importlib
+
+    if not isinstance(step, dict):
+        raise ValueError(f"{where}: is not a valid description (a step is a {type(step).__name__}, "
+                         "not an object; TypeError).")
+    missing = [key for key in ("name", "class", "params", "fitted") if key not in step]
+    if missing:
+        raise ValueError(f"{where}: is not a valid description (KeyError: a step lacks {missing}).")
+    name, path = step["name"], step["class"]
+    if path not in ALLOWED_CLASSES:
+        raise ValueError(f"import_model: refusing class {path!r}, which is not one of skbcnn's estimators "
+                         f"({where}).")
+    if not isinstance(step["params"], dict) or not isinstance(step["fitted"], dict):
+        raise ValueError(f"{where}: is not a valid description (params and fitted of step {name!r} "
+                         "must be objects).")
+    params = _decode_checked(step["params"], f"{where}: is not a valid description: step {name!r} params")
+    fitted = _decode_checked(step["fitted"], f"{where}: is not a valid description: step {name!r} fitted")
+    module, class_name = path.rsplit(".", 1)
+    cls = getattr(importlib.import_module(module), class_name)
+    try:
+        estimator = cls(**params)
+    except TypeError as exc:  # an unknown or misspelt parameter name
+        raise ValueError(f"{where}: is not a valid description (step {name!r}: TypeError: {exc}).") from None
+    for key in fitted:
+        if not (isinstance(key, str) and _FITTED_NAME.match(key)):
+            raise ValueError(f"{where}: unexpected fitted attribute {key!r} in step {name!r}.")
+    return name, estimator, fitted
+
+
+def _check_cnn_fitted(fitted, name, where):
+    unknown = sorted(set(fitted) - _CNN_FITTED)
+    missing = sorted({"classes_", "image_shape_"} - set(fitted))
+    if unknown or missing:
+        raise ValueError(
+            f"{where}: is not a valid description (step {name!r} "
+            + (f"lacks the fitted attribute(s) {missing}" if missing else f"has unexpected {unknown}") + ")."
+        )
+    classes, shape = fitted["classes_"], fitted["image_shape_"]
+    if not (isinstance(classes, np.ndarray) and classes.ndim == 1 and len(np.unique(classes)) == len(classes) >= 2):
+        raise ValueError(f"{where}: classes_ of step {name!r} must list at least two distinct classes.")
+    if not (isinstance(shape, tuple) and len(shape) == 3
+            and all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape)):
+        raise ValueError(f"{where}: image_shape_ of step {name!r} must be (height, width, channels); "
+                         f"got {shape!r}.")
+    history = fitted.get("history_", {})
+    if not isinstance(history, dict):
+        raise ValueError(f"{where}: history_ of step {name!r} must be an object.")
+    input_range = fitted.get("input_range_")
+    if input_range is not None and not (
+        isinstance(input_range, tuple) and len(input_range) == 2
+        and all(isinstance(v, (int, float)) and np.isfinite(v) for v in input_range)
+    ):
+        raise ValueError(f"{where}: input_range_ of step {name!r} must be two finite numbers.")
+    return classes, shape, history, input_range
+
+
+def _check_network(model, classes, shape, where, network):
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise ValueError(f"{network}: the network must have one input and one output.")
+    inputs = tuple(model.inputs[0].shape[1:])
+    if len(inputs) != 3 or any(d is not None and d != s for d, s in zip(inputs, shape)):
+        raise ValueError(f"{where}: image_shape_ {shape} does not match the input {inputs} of the network "
+                         f"in {network}.")
+    outputs = model.outputs[0].shape[-1]
+    if not (outputs == len(classes) or (len(classes) == 2 and outputs == 1)):
+        raise ValueError(f"{where}: classes_ has {len(classes)} classes but the network in {network} has "
+                         f"{outputs} output(s); the files do not belong together.")
+
+
+def _attach_network(cnn, model, classes, shape, history, input_range):
+    """Make ``cnn`` fitted with ``model`` without building another network."""
+    from .classifier import _seed_from
+
+    # What CNNClassifier._initialize does, except building a network: the
+    # label and feature encoders are fitted on one blank image per class.
+    cnn._seed = _seed_from(cnn.random_state)
+    cnn._random_state = None
+    cnn.classes_ = None
+    X, y = cnn._validate_data(np.zeros((len(classes), *shape), np.float32), classes, reset=True)
+    cnn.target_encoder_ = cnn.target_encoder.fit(y)
+    vars(cnn).update(getattr(cnn.target_encoder_, "get_metadata", dict)())
+    cnn.feature_encoder_ = cnn.feature_encoder.fit(X)
+    cnn._initialize_callbacks()
+    cnn.model_ = model
+    cnn.history_ = history
+    if input_range is not None:
+        cnn.input_range_ = tuple(float(v) for v in input_range)
+
+
+def _rebuild(text, keras_file, where, network):
+    """The estimator described by ``text`` (skbcnn.json) with the network in ``keras_file``.
+
+    ``where`` and ``network`` name the two parts in error messages.
+    """
+    from sklearn.pipeline import Pipeline
+
+    try:
+        description = _loads_json(text, "the file")
+    except ValueError as exc:
+        raise ValueError(f"{where}: is not a valid description ({exc}).") from None
+    if _too_deep(description, _MAX_DEPTH):
+        raise ValueError(f"{where}: is not a valid description (the JSON is nested too deeply).")
+    steps = description.get("steps") if isinstance(description, dict) else None
+    if (not isinstance(description, dict) or description.get("format") != EXPORT_FORMAT
+            or description.get("format_version") != EXPORT_FORMAT_VERSION
+            or not isinstance(steps, list) or not steps):
+        raise ValueError(f"{where}: is not a skbcnn export (format {EXPORT_FORMAT!r}, "
+                         f"version {EXPORT_FORMAT_VERSION}, "
+                         "a non-empty list of steps).")
+    if not isinstance(description.get("pipeline"), bool):
+        raise ValueError(f"{where}: is not a valid description (KeyError: 'pipeline' must be true or false).")
+    expected_sha256 = description.get("cnn_sha256")  # absent in older exports
+    if expected_sha256 is not None and _sha256_of_file(keras_file) != expected_sha256:
+        raise ValueError(
+            f"{network} does not belong to {where} (SHA-256 mismatch: an interrupted export or an "
+            "edited file); export the model again."
+        )
+    built = [_build_step(step, where) for step in steps]
+    name, cnn, fitted = built[-1]
+    if _class_path(cnn) != _CNN or any(_class_path(e) == _CNN for _, e, _ in built[:-1]):
+        raise ValueError(f"{where}: the last step, and only it, must be a skbcnn.CNNClassifier.")
+    if not description["pipeline"] and len(built) != 1:
+        raise ValueError(f"{where}: is not a valid description (a bare classifier has one step).")
+    names = [n for n, _, _ in built]
+    if not all(isinstance(n, str) and n and "__" not in n for n in names) or len(set(names)) != len(names):
+        raise ValueError(f"{where}: is not a valid description (step names must be distinct, non-empty "
+                         f"and without '__'; got {names}).")
+    classes, shape, history, input_range = _check_cnn_fitted(fitted, name, where)
+    model = _load_network(keras_file, network)
+    _check_network(model, classes, shape, where, network)
+    try:
+        _attach_network(cnn, model, classes, shape, history, input_range)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: step {name!r} cannot be set up ({type(exc).__name__}: {exc}).") from None
+    for _, estimator, attributes in built[:-1]:
+        vars(estimator).update(attributes)
+    if not description["pipeline"]:
+        return cnn
+    pipeline = Pipeline([(n, estimator) for n, estimator, _ in built])
+    training_info = _decode_checked(description.get("training_info"), where)
+    if isinstance(training_info, dict):
+        pipeline.training_info_ = training_info
+    return pipeline
+
+
+def _import_members(description, network, path):
+    """Rebuild from the ``skbcnn.json`` and ``cnn.keras`` bytes of a model file."""
+    # Keras reads a .keras file by name: the bytes go to a private temporary
+    # folder, which is removed afterwards.
+    with tempfile.TemporaryDirectory(prefix="skbcnn-") as folder:
+        keras_file = Path(folder) / "cnn.keras"
+        keras_file.write_bytes(network)
+        return _rebuild(description, keras_file, f"{path} (skbcnn.json)", f"{path} (cnn.keras)")
+
+
+def import_model(path):
+    """Rebuild a model written by :func:`export_model`, without unpickling.
+
+    Only classes of :data:`ALLOWED_CLASSES` are instantiated, with JSON
+    values; the network is the one stored in ``cnn.keras``, read in Keras'
+    safe mode after its config has been checked (Keras' own classes only, no
+    ``Lambda`` layers). The network is never rebuilt from the parameters,
+    so nothing is downloaded (not even for ``backbone_weights="imagenet"``)
+    and no file outside the folder is read or written.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The folder written by :func:`export_model`; only its ``skbcnn.json``
+        and ``cnn.keras`` are read.
+
+    Returns
+    -------
+    estimator : Pipeline or CNNClassifier
+        Fitted, with the same predictions as the exported one.
+
+    Raises
+    ------
+    ValueError
+        If the description is malformed, names a class outside
+        :data:`ALLOWED_CLASSES`, or does not match the network (the message
+        names the file and the problem).
+    FileNotFoundError
+        If a file is missing.
+
+    Examples
+    --------
+    >>> import json, tempfile, pathlib
+    >>> from skbcnn.persistence import import_model
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "cnn.keras").write_bytes(b"")
+    >>> _ = (folder / "skbcnn.json").write_text(json.dumps(
+    ...     {"format": "skbcnn-export", "format_version": 1, "pipeline": False,
+    ...      "steps": [{"name": "x", "class": "os.system", "params": {}, "fitted": {}}]}))
+    >>> import_model(folder)  # a class outside the allow-list is refused  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: ...refusing class 'os.system'...
+    """
+    path = Path(path)
+    for file in _SAFE_MEMBERS:
+        if not (path / file).exists():
+            raise FileNotFoundError(f"import_model: {path / file} does not exist.")
+        if not stat.S_ISREG((path / file).stat().st_mode):
+            raise ValueError(f"import_model: {path / file} is not a regular file.")
+    text = (path / "skbcnn.json").read_bytes()
+    return _rebuild(text, path / "cnn.keras", f"import_model: {path / 'skbcnn.json'}",
+                    f"import_model: {path / 'cnn.keras'}")

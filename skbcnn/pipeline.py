@@ -1,8 +1,8 @@
 """The default end-to-end pipeline and its recipes: enhancement, denoising,
 normalisation, augmentation and the CNN, as a plain scikit-learn ``Pipeline``.
 
-A *recipe* is a named set of pipeline parameters measured to work for one
-kind of image (see the benchmarks page for the figures, dates and machine):
+A *recipe* is a named set of pipeline parameters for one kind of image
+(how each was chosen, and what it scores: :doc:`/benchmarks`):
 
 ``"pretrained"`` (the default)
     Fine-tunes an ImageNet-pretrained EfficientNet-Lite0 (weights from a pip
@@ -28,9 +28,9 @@ __all__ = ["FROM_SCRATCH", "LOW_RESOLUTION", "PRETRAINED", "RECIPES", "RECIPE_IM
 
 #: Parameters of the ``"pretrained"`` recipe (read-only): an ImageNet-
 #: pretrained EfficientNet-Lite0 fine-tuned whole (batch normalisation
-#: frozen) with a linear softmax head (a hidden dense layer made some fits
-#: collapse), at a small learning rate over a short cosine schedule; no CLAHE
-#: or median filter (the backbone learned its own filters on photographs).
+#: frozen) with a linear softmax head, at a small learning rate over a short
+#: cosine schedule; no CLAHE or median filter (the backbone learned its own
+#: filters on photographs). Why a linear head: :doc:`/benchmarks`.
 PRETRAINED = MappingProxyType({
     "enhance__method": "none",
     "denoise__method": "none",
@@ -42,10 +42,12 @@ PRETRAINED = MappingProxyType({
 })
 
 #: Parameters of the ``"low_resolution"`` recipe, for small images such as
-#: MedMNIST's 28 x 28 arrays (read-only). CLAHE tiles, a 3x3 median and
-#: geometric augmentation erase a lesion at 28 px; a wider network trained
-#: for fewer epochs at a constant rate, without class weights, did best on
-#: BreastMNIST. Copy it to change a value: ``{**LOW_RESOLUTION, "cnn__epochs": 30}``.
+#: MedMNIST's 28 x 28 arrays (read-only): no CLAHE, median filter or
+#: geometric augmentation (at 28 px they erase a lesion), normalisation with
+#: the training set's statistics, and a wider network trained for fewer
+#: epochs at a constant rate, without class weights (how it was chosen:
+#: :doc:`/benchmarks`). Copy it to change a value:
+#: ``{**LOW_RESOLUTION, "cnn__epochs": 30}``.
 LOW_RESOLUTION = MappingProxyType({
     "enhance__method": "none",
     "denoise__method": "none",
@@ -96,7 +98,10 @@ _SMALLEST_FOR_PRETRAINED = 64
 
 
 def recommended_recipe(image_shape):
-    """The recipe measured to work best for images of this shape.
+    """The recipe for images of this shape, as ``skbcnn train`` picks it.
+
+    Small images get skbcnn's own network, larger ones a pretrained backbone
+    (the comparison behind this rule: :doc:`/benchmarks`).
 
     Parameters
     ----------

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._steps import final_step
+
 __all__ = [
     "plot_history",
     "plot_confusion_matrix",
@@ -101,10 +103,7 @@ def _as_history(history):
     """A ``history_`` dict from a dict, a fitted classifier or a pipeline."""
     if isinstance(history, dict):
         return history
-    estimator = history
-    steps = getattr(estimator, "steps", None)
-    if steps:
-        estimator = steps[-1][1]
+    estimator = final_step(history)
     found = getattr(estimator, "history_", None)
     if found is None:
         found = getattr(getattr(estimator, "best_estimator_", None), "history_", None)
@@ -216,10 +215,12 @@ def plot_confusion_matrix(report, *, normalize=None, labels=None, cmap="Blues", 
     colorbar : bool, default=False
         Draw a colour bar.
     ax : matplotlib Axes, optional
+        Where to draw; a new figure by default.
 
     Returns
     -------
     ax : matplotlib Axes
+        The heat map, one cell per (true, predicted) pair.
 
     Examples
     --------
@@ -276,10 +277,12 @@ def plot_roc_curves(estimator, X, y, *, proba=None, classes=None, ax=None):
     classes : array-like, optional
         Column labels of ``proba`` (default ``estimator.classes_``).
     ax : matplotlib Axes, optional
+        Where to draw; a new figure by default.
 
     Returns
     -------
     ax : matplotlib Axes
+        The curves, with their AUC in the legend, and the chance diagonal.
 
     Examples
     --------
@@ -319,27 +322,24 @@ def plot_reliability(estimator, X, y, *, positive_class=None, n_bins=10, strateg
 
     Parameters
     ----------
-    estimator : fitted classifier with ``predict_proba`` and ``classes_``, or None
-        None when ``proba`` and ``classes`` are given.
-    X : array-like of images, or None
-        Images to score.
-    y : array-like of shape (n_samples,)
-        True labels.
+    estimator, X, y
+        The classifier (or None with ``proba``), the images to score (or
+        None) and their true labels, as for :func:`plot_roc_curves`.
     positive_class : label, optional
         Draw only this class. Default: every class (binary: the second).
     n_bins : int, default=10
         Probability bins.
     strategy : {"uniform", "quantile"}, default="uniform"
         Bin edges, as in ``calibration_curve``.
-    proba : ndarray of shape (n_samples, n_classes), optional
-        Precomputed ``predict_proba(X)``.
-    classes : array-like, optional
-        Column labels of ``proba``.
+    proba, classes : optional
+        Precomputed ``predict_proba(X)`` and its column labels.
     ax : matplotlib Axes, optional
+        Where to draw; a new figure by default.
 
     Returns
     -------
     ax : matplotlib Axes
+        The diagram, with one curve per class and the diagonal.
 
     Examples
     --------
@@ -494,6 +494,7 @@ def plot_enhancement(image, transformers, *, ax=None):
     Returns
     -------
     fig : matplotlib.figure.Figure
+        The original image, then one panel per transformer or stage.
 
     Examples
     --------

@@ -1,4 +1,11 @@
-"""An evaluation report on disk: metrics as JSON and CSV, figures, one HTML page."""
+"""An evaluation report on disk: metrics as JSON and CSV, figures, one HTML page.
+
+This module owns :func:`write_report` (the files of ``skbcnn evaluate
+--out`` and ``skbcnn demo --out``) and :func:`build_provenance`, the record
+of what produced a result (model, parameters, model file and its SHA-256,
+data, library versions, date). The metrics come from
+:mod:`skbcnn.evaluation`, the figures from :mod:`skbcnn.plots`.
+"""
 
 import base64
 import csv
@@ -7,12 +14,12 @@ import json
 import math
 import platform
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
-from .sharing import _sha256 as sha256_of_file
+from ._steps import final_step
+from .persistence import _installed_version, _sha256_of_file
 
 __all__ = ["write_report", "build_provenance"]
 
@@ -60,14 +67,7 @@ def _library_versions():
     from . import __version__
 
     versions = {"python": platform.python_version(), "skbcnn": __version__}
-    for label, names in _LIBRARIES.items():
-        versions[label] = None
-        for name in names:
-            try:
-                versions[label] = metadata.version(name)
-                break
-            except metadata.PackageNotFoundError:
-                continue
+    versions.update((label, _installed_version(*names)) for label, names in _LIBRARIES.items())
     return versions
 
 
@@ -141,7 +141,7 @@ def build_provenance(estimator=None, *, model_file=None, data_source=None, n_ima
         "skbcnn_version": __version__,
         "command": command,
         "model_file": None if model_file is None else str(model_file),
-        "model_file_sha256": sha256_of_file(model_file) if model_file is not None and Path(model_file).is_file() else None,
+        "model_file_sha256": _sha256_of_file(model_file) if model_file is not None and Path(model_file).is_file() else None,
         "model": model,
         "model_parameters": None if estimator is None else _model_parameters(estimator),
         "training": _jsonable(training) if isinstance(training, dict) else None,
@@ -149,11 +149,6 @@ def build_provenance(estimator=None, *, model_file=None, data_source=None, n_ima
         "n_images": None if n_images is None else int(n_images),
         "versions": _library_versions(),
     }
-
-
-def _final_step(estimator):
-    steps = getattr(estimator, "steps", None)
-    return steps[-1][1] if steps else estimator
 
 
 def _map_labels(y, class_names, classes):
@@ -383,7 +378,7 @@ def write_report(estimator, X, y, out_dir, *, class_names=None, positive_class=N
     rng = np.random.default_rng(random_state)
     shown = np.sort(rng.choice(len(X), min(n_images, len(X)), replace=False))
     extra_rows = []
-    cnn = _final_step(estimator)
+    cnn = final_step(estimator)
     heatmaps = None
     if hasattr(cnn, "model_"):
         from .explain import grad_cam, localization_hit_rate

@@ -27,11 +27,13 @@ Everything is vectorised over the batch with numpy and ``scipy.ndimage``
 (no per-pixel Python loops): 1000 images of 64x64 take well under a second.
 """
 
+from numbers import Integral, Real
+
 import numpy as np
 from scipy import ndimage
 from sklearn.utils import Bunch, check_random_state
 
-from ._validation import check_scalar_in_range
+from ._validation import Range, check_param
 
 __all__ = ["make_synthetic_ultrasound", "SYNTHETIC_CLASSES"]
 
@@ -344,9 +346,9 @@ def make_synthetic_ultrasound(
     >>> X.shape, y.tolist().count(0)
     ((10, 16, 16), 7)
     """
-    check_scalar_in_range(n_samples, "n_samples", low=1, integer=True)
-    check_scalar_in_range(image_size, "image_size", low=8, integer=True)
-    check_scalar_in_range(noise, "noise", low=0, high=1)
+    check_param("n_samples", n_samples, [Range(Integral, 1, None, closed="left")])
+    check_param("image_size", image_size, [Range(Integral, 8, None, closed="left")])
+    check_param("noise", noise, [Range(Real, 0, 1, closed="both")])
     classes = _check_classes(classes)
     n, size = int(n_samples), int(image_size)
     rng = check_random_state(random_state)

@@ -9,7 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from skbcnn.cli import build_parser, load_data, main, parse_param
+from skbcnn.cli import build_parser, main, parse_param
+from skbcnn.datasets import load_dataset as load_data
 
 # cnn__conv_filters as "4,8": tuples are accepted with or without brackets
 TINY = ["--recipe", "from_scratch", "--image-size", "32", "--epochs", "2", "--param", "cnn__conv_filters=4,8",
@@ -303,6 +304,16 @@ def test_load_data_sources(tmp_path, image_folder):
     (tmp_path / "notes.txt").write_text("x")
     with pytest.raises(ValueError, match="npz"):
         load_data(tmp_path / "notes.txt")
+
+
+def test_old_load_data_name_still_works_with_a_warning():
+    import skbcnn.cli
+
+    with pytest.warns(FutureWarning, match="use skbcnn.datasets.load_dataset"):
+        old = skbcnn.cli.load_data
+    assert old is load_data
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        skbcnn.cli.nope  # noqa: B018
 
 
 def test_parse_param():

@@ -12,9 +12,12 @@ from skbcnn._config import get_data_home
 from skbcnn.datasets import (
     ImageReadError,
     load_busi,
+    load_dataset,
     load_image_folder,
+    load_images,
     load_medmnist,
     make_synthetic_ultrasound,
+    native_image_size,
 )
 
 DATA = get_data_home()
@@ -274,3 +277,107 @@ def test_synthetic_is_reproducible_and_checked():
         make_synthetic_ultrasound(5, image_size=4)
     with pytest.raises(ValueError, match="classes"):
         make_synthetic_ultrasound(5, classes=("benign", "cyst"))
+
+
+# ------------------------------------------------- any source: load_dataset
+def test_load_dataset_synthetic_defaults_and_colour():
+    data = load_dataset("synthetic", n_samples=9, random_state=1)
+    assert data.kind == "synthetic" and data.images.shape == (9, 64, 64)  # 64 px by default
+    assert data.masks.shape == data.images.shape
+    np.testing.assert_array_equal(data.labels, data.target_names[data.target])
+    rgb = load_dataset("SYNTHETIC", n_samples=9, random_state=1, image_size=16, color="rgb",
+                       classes=["benign", "normal"], with_masks=False)
+    assert rgb.images.shape == (9, 16, 16, 3) and rgb.masks is None
+    assert set(rgb.labels) <= {"benign", "normal"}
+    np.testing.assert_array_equal(rgb.images[..., 0], rgb.images[..., 2])
+
+
+def test_load_dataset_folder_keeps_the_loader_behaviour(tree):
+    for mask in tree.glob("*/*_mask*.png"):
+        mask.unlink()  # no BUSI mask files: a plain class-folder tree
+    data = load_dataset(tree)
+    assert data.kind == "folder" and data.images.shape == (6, 128, 128)  # 128 px by default
+    assert data.masks is None and "Image folder" in data.DESCR
+    expected = load_image_folder(tree, classes=["malignant"], image_size=20, color="rgb")
+    data = load_dataset(tree, classes=["malignant"], image_size=20, color="rgb")
+    np.testing.assert_array_equal(data.images, expected.images)
+    assert data.labels.tolist() == ["malignant"] * 3 and data.filenames.tolist() == expected.filenames.tolist()
+
+
+def test_load_dataset_busi_with_and_without_masks(tmp_path, tree):
+    busi = tmp_path / "busi"
+    tree.rename(busi)  # the tree's *_mask.png files make it a BUSI folder
+    data = load_dataset(busi, image_size=16, classes=["benign", "malignant"])
+    assert data.kind == "busi" and data.masks.shape == (6, 16, 16) and data.masks[0].all()
+    assert load_dataset(busi, image_size=16, classes=["benign"], with_masks=False).masks is None
+    mask = busi / "benign" / "benign (1)_mask.png"
+    mask.rename(mask.with_suffix(".bak"))  # a missing mask: loaded without masks
+    data = load_dataset(busi, image_size=16, classes=["benign", "malignant"])
+    assert data.kind == "busi" and data.masks is None and len(data.images) == 6
+    mask.with_suffix(".bak").rename(mask)
+    (busi / "benign" / "benign (2)_mask.png").write_bytes(b"not a png")  # a bad mask: an error
+    with pytest.raises(ImageReadError, match=r"benign \(2\)_mask.png"):
+        load_dataset(busi, image_size=16, classes=["benign", "malignant"])
+
+
+def test_load_dataset_medmnist_split_size_and_classes(tmp_path):
+    file = tmp_path / "breastmnist.npz"
+    np.savez(file, test_images=np.zeros((4, 28, 20), np.uint8), test_labels=np.array([[0], [1], [1], [0]]))
+    data = load_dataset(file, split="test")
+    assert data.kind == "medmnist" and data.images.shape == (4, 28, 20)  # the file's own size
+    assert data.labels.tolist() == ["malignant", "normal/benign", "normal/benign", "malignant"]
+    assert native_image_size(file, split="test") == 20 and native_image_size(file) is None
+    data = load_dataset(file, split="test", classes=["malignant"], image_size=8)
+    assert data.images.shape == (2, 8, 8) and data.filenames.tolist() == ["test_0", "test_3"]
+    with pytest.raises(ValueError, match=r"classes \['cyst'\] are not in the data"):
+        load_dataset(file, split="test", classes=["cyst"])
+
+
+def test_load_dataset_bad_sources(tmp_path):
+    with pytest.raises(FileNotFoundError, match="'.*nowhere' does not exist; it must be a folder"):
+        load_dataset(tmp_path / "nowhere")
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(ValueError, match="not a MedMNIST .npz archive"):
+        load_dataset(tmp_path / "notes.txt")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="has no class sub-folders"):
+        load_dataset(tmp_path / "empty")
+    with pytest.raises(ValueError, match="image_size"):
+        load_dataset("synthetic", n_samples=6, image_size=0)
+
+
+def test_native_image_size():
+    assert native_image_size("synthetic") == 64
+    assert native_image_size("some/folder") is None
+    assert native_image_size("missing.npz") is None  # load_dataset reports why
+
+
+# ------------------------------------------------ unlabelled: load_images
+def test_load_images_files_folders_and_problems(tree, tmp_path):
+    bad = save(tmp_path / "scans" / "bad.png", np.zeros((4, 4), np.uint8))
+    bad.write_bytes(b"not an image")
+    good = save(tmp_path / "scans" / "good.png", np.zeros((10, 12), np.uint8))
+    good = good.rename(good.with_suffix(".data"))
+    data = load_images([good, tree / "malignant"], image_size=(8, 6), color="rgb")
+    assert data.images.shape == (4, 8, 6, 3) and data.skipped == []
+    assert data.filenames[0] == str(good)  # a file named explicitly is read whatever its extension
+    assert not any("_mask" in f for f in data.filenames)  # folders leave BUSI masks out
+    assert load_images(str(good)).images.shape == (1, 128, 128)
+    missing, empty = tmp_path / "missing.png", tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(FileNotFoundError, match="missing.png: no such file or folder"):
+        load_images([good, missing])
+    with pytest.raises(ValueError, match="empty: folder holds no image files"):
+        load_images(empty)
+    with pytest.raises(ImageReadError, match="bad.png: not an image file"):
+        load_images([good, bad])
+    with pytest.warns(UserWarning, match="Skipped 3 unreadable"):
+        data = load_images([missing, bad, good, empty], image_size=8, on_error="skip")
+    assert data.filenames.tolist() == [str(good)] and data.images.shape == (1, 8, 8)
+    assert [m.split(": ")[1] for m in data.skipped] == ["no such file or folder.", "folder holds no image files.",
+                                                        "not an image file Pillow can read."]
+    with pytest.warns(UserWarning):
+        nothing = load_images(bad, image_size=8, color="rgb", on_error="skip")
+    assert nothing.images.shape == (0, 8, 8, 3) and nothing.images.dtype == np.uint8
+    with pytest.raises(ValueError, match="image_size"):
+        load_images(good, image_size=None)

@@ -365,6 +365,30 @@ def test_invalid_parameters_raise_in_fit(est, match, grey_uint8):
         est.fit(grey_uint8)
 
 
+@pytest.mark.parametrize(
+    "est, match",
+    [
+        (ContrastEnhancer(kernel_size=[4]), "kernel_size must be None, an int or a pair"),
+        (Denoiser(weight=True), "weight"),  # a flag is not a number
+        (ContrastEnhancer(n_jobs=True), "n_jobs"),
+    ],
+    ids=repr,
+)
+def test_more_invalid_parameters_raise_in_fit(est, match, grey_uint8):
+    with pytest.raises(ValueError, match=match):
+        est.fit(grey_uint8)
+
+
+@pytest.mark.parametrize("cls", ALL_CLASSES)
+def test_public_class_path_and_filled_docstrings(cls):
+    # Pickles, saved models and skbcnn.persistence's trusted-class list name the
+    # classes by this path, whichever private module defines them.
+    assert cls.__module__ == "skbcnn.enhancement"
+    assert f"skbcnn.enhancement\n{cls.__name__}".encode() in pickle.dumps(cls(), protocol=2)
+    for doc in (cls.__doc__, cls.fit.__doc__, cls.transform.__doc__):
+        assert "%(" not in doc
+
+
 @pytest.mark.parametrize("cls", ALL_CLASSES)
 def test_not_fitted(cls, grey_uint8):
     with pytest.raises(NotFittedError):

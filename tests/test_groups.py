@@ -8,7 +8,8 @@ from sklearn.model_selection import GridSearchCV, GroupKFold
 
 from skbcnn import make_cnn_pipeline
 from skbcnn._config import get_data_home
-from skbcnn.classifier import CNNClassifier, _stratified_holdout
+from skbcnn._training import _stratified_holdout
+from skbcnn.classifier import CNNClassifier
 from skbcnn.datasets import group_near_duplicates, load_busi
 
 from conftest import TINY_CNN
@@ -80,16 +81,16 @@ def test_fit_accepts_groups_and_checks_their_length(synthetic_small):
 
 
 def test_grid_search_routes_its_groups_to_the_holdout(synthetic_small, monkeypatch):
-    import skbcnn.classifier as classifier
+    import skbcnn._training as training
 
     seen = []
-    real = classifier._stratified_holdout
+    real = training._stratified_holdout
 
     def spy(X, y, sample_weight, fraction, rng, groups=None):
         seen.append(None if groups is None else len(groups))
         return real(X, y, sample_weight, fraction, rng, groups)
 
-    monkeypatch.setattr(classifier, "_stratified_holdout", spy)
+    monkeypatch.setattr(training, "_stratified_holdout", spy)
     X, y = synthetic_small
     groups = np.arange(len(y)) // 3
     with sklearn.config_context(enable_metadata_routing=True):

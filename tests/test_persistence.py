@@ -136,7 +136,7 @@ def test_failed_write_keeps_the_previous_file(tmp_path, monkeypatch):
 
 
 def test_description_arrays_cannot_ask_for_huge_strings():
-    from skbcnn.sharing import _decode
+    from skbcnn.persistence import _decode
 
     assert _decode({"__ndarray__": ["benign"], "dtype": "<U9"}).tolist() == ["benign"]
     with pytest.raises(ValueError, match="arrays of dtype <U200000000 are not allowed"):
@@ -149,7 +149,33 @@ def test_description_arrays_cannot_ask_for_huge_strings():
     {"class_name": "Dense", "module": "keras.layers", "registered_name": "evil>Dense"},
 ])
 def test_network_configs_that_read_files_or_custom_objects_are_refused(item):
-    from skbcnn.sharing import _check_keras_config
+    from skbcnn.persistence import _check_keras_config
 
     with pytest.raises(ValueError, match="refusing to load it"):
         _check_keras_config({"config": {"layers": [item]}}, "m.skbcnn (cnn.keras)")
+
+
+def test_sharing_is_a_deprecated_alias_of_persistence():
+    import skbcnn.sharing
+
+    for name in ("export_model", "import_model", "ALLOWED_CLASSES", "_export_members"):
+        with pytest.warns(DeprecationWarning, match=f"skbcnn.persistence.{name} instead"):
+            assert getattr(skbcnn.sharing, name) is getattr(persistence, name)
+    with pytest.warns(DeprecationWarning):
+        assert skbcnn.sharing.FORMAT_VERSION == persistence.EXPORT_FORMAT_VERSION == 1
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        skbcnn.sharing.nope  # noqa: B018
+    assert skbcnn.export_model is persistence.export_model
+    assert skbcnn.import_model is persistence.import_model
+
+
+def test_export_writes_both_files_or_neither(fitted_pipeline, tmp_path, monkeypatch):
+    pipeline, _ = fitted_pipeline
+    folder = persistence.export_model(pipeline, tmp_path / "model")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    # the network's temporary file is written, then the description fails:
+    # neither file is replaced and no temporary file stays behind
+    monkeypatch.setattr(persistence, "_sha256_of_file", lambda file: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        persistence.export_model(pipeline, folder)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before

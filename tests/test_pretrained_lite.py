@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from skbcnn._torch_weights import UnsafeWeightsError, read_torch_state_dict
+from skbcnn.models._torch_weights import UnsafeWeightsError, read_torch_state_dict
 from skbcnn.classifier import CNNClassifier
 from skbcnn.models import build_pretrained_cnn, efficientnet_lite, lite_weights_file
 

@@ -524,7 +524,7 @@ def test_failed_save_keeps_the_previous_file(tmp_path, monkeypatch, failure):
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory, fitted_pipeline):
-    from skbcnn.sharing import export_model
+    from skbcnn.persistence import export_model
 
     return export_model(fitted_pipeline[0], tmp_path_factory.mktemp("shared") / "model")
 
@@ -556,14 +556,14 @@ def _edited_copy(exported, tmp_path, edit):
          "no-pipeline-flag", "no-steps", "future-format", "foreign-class", "checksum"],
 )
 def test_import_malformed_descriptions_are_value_errors(exported, tmp_path, edit, match):
-    from skbcnn.sharing import import_model
+    from skbcnn.persistence import import_model
 
     with pytest.raises(ValueError, match=match):
         import_model(_edited_copy(exported, tmp_path, edit))
 
 
 def test_import_refuses_a_network_from_another_export(exported, tmp_path, fitted_pipeline):
-    from skbcnn.sharing import export_model, import_model
+    from skbcnn.persistence import export_model, import_model
 
     other_cnn = pickle.loads(pickle.dumps(fitted_pipeline[0][-1]))
     other_cnn.model_.set_weights([w + 0.01 for w in other_cnn.model_.get_weights()])
@@ -579,7 +579,7 @@ def test_import_refuses_a_network_from_another_export(exported, tmp_path, fitted
 def test_failed_export_keeps_the_previous_export(exported, tmp_path, fitted_pipeline, monkeypatch, stage):
     import keras
 
-    from skbcnn.sharing import export_model, import_model
+    from skbcnn.persistence import export_model, import_model
 
     pipeline, X = fitted_pipeline
     target = tmp_path / "model"
@@ -607,7 +607,7 @@ def test_export_unfitted_or_foreign(tmp_path):
     from sklearn.linear_model import LogisticRegression
 
     from skbcnn import CNNClassifier
-    from skbcnn.sharing import export_model
+    from skbcnn.persistence import export_model
 
     with pytest.raises(NotFittedError):
         export_model(CNNClassifier(), tmp_path / "a")
@@ -742,7 +742,7 @@ def _tensorflow_registries():
 def test_repeated_fits_leave_no_traced_functions_behind(small, augment):
     # Each fit used to leave ~11 MB: optimizer slot initialisers traced as tf.cond
     # branch functions, and a custom-gradient closure holding the train graph
-    # (skbcnn/_tf_memory.py; the RSS figures are in benchmarks/bench_memory.py).
+    # (skbcnn/_training.py; the RSS figures are in benchmarks/bench_memory.py).
     from skbcnn import CNNClassifier
     from skbcnn.augmentation import ImageAugmenter
 
@@ -849,7 +849,7 @@ def test_cli_writes_and_reads_only_the_pickle_free_format(fitted_pipeline, tmp_p
 
 @pytest.fixture(scope="module")
 def safe_members(fitted_pipeline):
-    from skbcnn.sharing import _export_members
+    from skbcnn.persistence import _export_members
 
     return _export_members(fitted_pipeline[0])
 
@@ -946,7 +946,7 @@ def test_import_never_builds_or_downloads_a_network(safe_members, fitted_pipelin
     import keras
 
     from skbcnn import classifier, models
-    from skbcnn.sharing import export_model, import_model
+    from skbcnn.persistence import export_model, import_model
 
     def forbidden(*args, **kwargs):
         pytest.fail("a network was built or downloaded while loading a model file")
@@ -1072,7 +1072,8 @@ def test_loaders_never_open_pipes_sockets_or_devices(tree_with_special_files):
 def test_cli_on_error_choice(tree_with_special_files, fitted_pipeline, tmp_path, capsys):
     import signal
 
-    from skbcnn.cli import _save_model, load_data, main
+    from skbcnn.cli import _save_model, main
+    from skbcnn.datasets import load_dataset as load_data
 
     root = tree_with_special_files
     signal.alarm(60)

@@ -6,7 +6,7 @@ import pickle
 import numpy as np
 import pytest
 
-from skbcnn.sharing import export_model, import_model
+from skbcnn.persistence import export_model, import_model
 
 
 @pytest.fixture(scope="module")

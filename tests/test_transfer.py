@@ -76,7 +76,7 @@ def test_classifier_trains_predicts_and_pickles(fitted, images):
 
 
 def test_shared_without_pickle(fitted, images, tmp_path):
-    from skbcnn.sharing import export_model, import_model
+    from skbcnn.persistence import export_model, import_model
 
     X, _ = images
     restored = import_model(export_model(fitted, tmp_path / "model"))

@@ -163,7 +163,7 @@ def read_torch_state_dict(path):
 
     Examples
     --------
-    >>> from skbcnn._torch_weights import read_torch_state_dict
+    >>> from skbcnn.models._torch_weights import read_torch_state_dict
     >>> read_torch_state_dict(__file__)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
