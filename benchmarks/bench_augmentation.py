@@ -5,7 +5,7 @@ stopping, same seed) is fitted on the same float32 images, once alone
 ("plain": Keras batches the in-memory array) and once after a default
 ``ImageAugmenter()`` in a Pipeline ("augmented": fresh random rotation, zoom,
 shift and flip for every mini-batch, drawn by
-``skbcnn.training_data.AugmentedBatches``), and once after an
+``skbcnn._training.AugmentedBatches``), and once after an
 ``ImageAugmenter`` with every augmentation switched off ("identity": the same
 per-batch input path, but each batch is only copied), which separates the
 cost of the batch-by-batch input path from the cost of the augmentation

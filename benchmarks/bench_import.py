@@ -39,7 +39,7 @@ PROBE = (
 
 def child_env():
     env = dict(os.environ)
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # what skbcnn sets too
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # as the skbcnn command does
     return env
 
 

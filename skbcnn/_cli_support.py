@@ -175,7 +175,7 @@ def check_pipeline_params(pipeline, keys=None):
     names = list(steps) if keys is None else list(dict.fromkeys(k.split("__", 1)[0] for k in keys))
     for name in names:
         step = steps.get(name)
-        check = getattr(step, "_check_params", None) or getattr(step, "_validate_params", None)
+        check = getattr(step, "_validate_params", None)
         if check is None:
             continue
         try:

@@ -133,10 +133,9 @@ def unwrap(X):
     >>> unwrap(X)[0] is X, unwrap(X)[1] is None
     (True, True)
     """
-    augmenter = getattr(X, "augmenter", None) if isinstance(X, AugmentedImages) else None
-    if augmenter is None:
-        return X, None
-    return X.source, augmenter
+    if isinstance(X, AugmentedImages) and X.augmenter is not None:
+        return X.source, X.augmenter
+    return X, None
 
 
 def check_not_handed_off(X, step):

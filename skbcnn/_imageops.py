@@ -11,15 +11,11 @@ comes back as float32.
 This module does not import TensorFlow.
 """
 
-from numbers import Integral
-
 import numpy as np
 
+from ._validation import INT
+
 COLORS = ("grey", "rgb")
-
-
-def _is_int(value):
-    return isinstance(value, Integral) and not isinstance(value, (bool, np.bool_))
 
 
 def check_image_size(image_size, *, allow_none=False):
@@ -44,27 +40,27 @@ def check_image_size(image_size, *, allow_none=False):
     """
     if image_size is None and allow_none:
         return None
-    if _is_int(image_size):
+    if INT.is_satisfied_by(image_size):
         size = (int(image_size), int(image_size))
     elif (isinstance(image_size, (tuple, list, np.ndarray)) and np.ndim(image_size) == 1
-          and len(image_size) == 2 and all(_is_int(s) for s in image_size)):
+          and len(image_size) == 2 and all(INT.is_satisfied_by(s) for s in image_size)):
         size = tuple(int(s) for s in image_size)
     else:
         kinds = "an int, a pair (height, width) or None" if allow_none else "an int or a pair (height, width)"
         raise ValueError(f"image_size must be {kinds}; got {image_size!r}.")
     if min(size) < 1:
         # For a pair, say that the range holds for each side.
-        if _is_int(image_size):
+        if INT.is_satisfied_by(image_size):
             raise ValueError(f"image_size must be positive; got {image_size!r}.")
         raise ValueError(f"image_size must be in [1, inf] for height and width; got {image_size!r}.")
     return size
 
 
-def resize(image, size, *, order=1, anti_aliasing=True):
+def resize(image, size, *, anti_aliasing=True):
     """Resize one image ``(H, W)`` or ``(H, W, C)`` to ``size = (height, width)``.
 
-    Channels keep their count. Bool images (masks) use nearest neighbours
-    and no smoothing, so a mask stays a mask.
+    Bilinear interpolation; channels keep their count. Bool images (masks)
+    use nearest neighbours and no smoothing, so a mask stays a mask.
 
     Parameters
     ----------
@@ -72,8 +68,6 @@ def resize(image, size, *, order=1, anti_aliasing=True):
         One image: bool, uint8 or float.
     size : tuple of 2 ints
         Output height and width.
-    order : int, default=1
-        Spline order of :func:`skimage.transform.resize` (1: bilinear).
     anti_aliasing : bool, default=True
         Gaussian smoothing before shrinking, which avoids aliasing.
 
@@ -85,14 +79,12 @@ def resize(image, size, *, order=1, anti_aliasing=True):
     from skimage.transform import resize as skimage_resize
 
     size = tuple(size)
+    if image.shape[:2] == size:  # resizing to the same size changes no pixel
+        return image if image.dtype in (bool, np.uint8) else image.astype(np.float32, copy=False)
     if image.dtype == bool:
-        if image.shape[:2] == size:
-            return image
         out = skimage_resize(image, size, order=0, anti_aliasing=False, preserve_range=True)
         return out.astype(bool)
-    if image.dtype == np.uint8 and image.shape[:2] == size:
-        return image
-    out = skimage_resize(image, size + image.shape[2:], order=order, mode="reflect",
+    out = skimage_resize(image, size + image.shape[2:], order=1, mode="reflect",
                          anti_aliasing=anti_aliasing, preserve_range=True)
     if image.dtype == np.uint8:
         return np.clip(np.rint(out), 0, 255).astype(np.uint8)

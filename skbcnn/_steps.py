@@ -8,7 +8,8 @@ also needs the preprocessing before it; they get both from here.
 
 A pipeline here is anything with a non-empty ``steps`` list of
 ``(name, estimator)`` pairs, as :class:`sklearn.pipeline.Pipeline` and its
-subclasses have. Nothing else is looked into: a search object (such as
+subclasses have (:func:`split_final_step` also slices it, as a
+scikit-learn ``Pipeline`` can be). Nothing else is looked into: a search object (such as
 ``GridSearchCV``) is returned as it is, its ``best_estimator_`` is the
 caller's business. This module imports neither TensorFlow nor scikit-learn.
 
@@ -53,8 +54,10 @@ def split_final_step(estimator):
     Parameters
     ----------
     estimator : object
-        A pipeline (its leading steps are returned as one pipeline, which
-        shares their fitted state) or any other estimator.
+        A :class:`sklearn.pipeline.Pipeline` (its leading steps are returned
+        as one pipeline, which shares their fitted state) or any other
+        estimator. A pipeline of two steps or more must support slicing as
+        a scikit-learn ``Pipeline`` (or a subclass) does.
 
     Returns
     -------

@@ -3,8 +3,9 @@
 The classifier owns its parameters and checks its data; this module owns
 what happens between a built, compiled Keras model and a trained one:
 
-* TensorFlow's process settings, applied when a fit starts
-  (:func:`configure_tensorflow`), never at import;
+* TensorFlow's process settings, applied when a fit starts or a fitted
+  classifier is unpickled or loaded (:func:`configure_tensorflow`), never at
+  import;
 * the stratified (optionally grouped) validation hold-out,
   :func:`_stratified_holdout`;
 * the callbacks of the training policy: early stopping, the learning-rate
@@ -40,6 +41,7 @@ Both use TensorFlow internals; if they move, the helpers do nothing.
 """
 
 import contextlib
+import functools
 import logging
 import os
 import warnings
@@ -61,19 +63,17 @@ __all__ = [
 
 
 # ------------------------------------------------------------- TensorFlow
-class _NoRetracingWarning(logging.Filter):
+def _no_retracing_warning(record):
     # Each fitted model traces its own predict function, so a grid search or
     # CV loop triggers TensorFlow's "excessive retracing" warning although
     # nothing is wrong; it is not actionable for our users.
-    def filter(self, record):
-        return "triggered tf.function retracing" not in record.getMessage()
-
-
-_threads_configured = False
+    return "triggered tf.function retracing" not in record.getMessage()
 
 
 def configure_tensorflow():
-    """Apply skbcnn's TensorFlow settings; called when a fit starts.
+    """Apply skbcnn's TensorFlow settings; called before a classifier's
+    network exists (when a fit starts, and when a fitted
+    :class:`~skbcnn.CNNClassifier` is unpickled or loaded).
 
     Idempotent, and it never overrides a choice the user made:
 
@@ -84,16 +84,14 @@ def configure_tensorflow():
       is set and TensorFlow's thread counts are still unset, and only before
       TensorFlow has executed anything (later it keeps its pool);
     * a filter on the ``"tensorflow"`` logger that drops the "excessive
-      retracing" warning, added once.
+      retracing" warning (``addFilter`` adds it once).
     """
-    logger = logging.getLogger("tensorflow")
-    if not any(isinstance(f, _NoRetracingWarning) for f in logger.filters):
-        logger.addFilter(_NoRetracingWarning())
+    logging.getLogger("tensorflow").addFilter(_no_retracing_warning)
+    _limit_threads()
 
-    global _threads_configured
-    if _threads_configured:
-        return
-    _threads_configured = True
+
+@functools.cache
+def _limit_threads():
     value = os.environ.get("SKBCNN_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
     if not value or keras.backend.backend() != "tensorflow":
         return

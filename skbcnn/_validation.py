@@ -3,7 +3,7 @@ of messages.
 
 Parameters are declared in each estimator's ``_parameter_constraints`` with
 the worded constraints below (:class:`Range`, :class:`OneOf`,
-:class:`InstanceOf`) and checked by :func:`validate_params`; function
+:class:`InstanceOf`, :class:`Pair`) and checked by :func:`validate_params`; function
 arguments go through :func:`check_param`. Every message reads
 ``"<name> must be <what>; got <value>."``.
 
@@ -20,7 +20,6 @@ from sklearn.utils._param_validation import (
     InvalidParameterError,
     Options,
     make_constraint,
-    validate_parameter_constraints,
 )
 
 __all__ = [
@@ -30,12 +29,13 @@ __all__ = [
     "Range",
     "OneOf",
     "InstanceOf",
+    "Pair",
+    "INT",
     "POSITIVE_INT",
     "BOOLEAN",
     "check_param",
     "validate_params",
     "param_error",
-    "pair_entries",
 ]
 
 
@@ -156,8 +156,8 @@ def check_image_shape(estimator, images, *, reset):
 # Every estimator declares its parameters in ``_parameter_constraints`` with
 # scikit-learn's constraint classes. The subclasses below word each
 # constraint the way skbcnn's messages read ("epochs must be a positive
-# integer; got 0."); scikit-learn's validate_parameter_constraints accepts
-# only its own classes, hence subclasses rather than new ones.
+# integer; got 0."); subclasses of scikit-learn's own classes, so that
+# scikit-learn's tools accept skbcnn's constraints.
 class Worded:
     """Mixin: the constraint as skbcnn's error messages state it."""
 
@@ -209,13 +209,12 @@ class Range(Worded, Interval):
         self._interval = "in " + _bounds(left, right, closed)
         self._kind = "an integer" if type is Integral else "a number"
         self.words = words or f"{self._kind} {self._interval}"
-        self._fixed_words = words is not None
 
     def is_satisfied_by(self, val):
         return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
 
     def describe(self, value):
-        if self._fixed_words:
+        if self.words != f"{self._kind} {self._interval}":  # worded by the caller
             return self.words
         # A number of the right type is out of range; anything else is the wrong type.
         right_type = isinstance(value, self.type) and not isinstance(value, (bool, np.bool_))
@@ -277,8 +276,43 @@ class InstanceOf(Worded, Options):
         return isinstance(val, self.type) and not isinstance(val, self.exclude)
 
 
+class Pair(Worded, Options):
+    """A tuple, list or 1-D array of two entries, each meeting ``entry``.
+
+    Parameters
+    ----------
+    entry : constraint
+        What each of the two entries must meet (one constraint, such as a
+        :class:`Range`).
+    words : str
+        How messages state the constraint.
+
+    Examples
+    --------
+    >>> from numbers import Real
+    >>> percentile = Range(Real, 0, 100, closed="both")
+    >>> Pair(percentile, words="a pair").is_satisfied_by((2, 98.5))
+    True
+    >>> check_param("p", [1, 2, 3], [Pair(percentile, words="a pair (low, high)")])
+    Traceback (most recent call last):
+    ...
+    sklearn.utils._param_validation.InvalidParameterError: p must be a pair (low, high); got [1, 2, 3].
+    """
+
+    def __init__(self, entry, *, words):
+        super().__init__((tuple, list, np.ndarray), set())
+        self.entry, self.words = make_constraint(entry), words
+
+    def is_satisfied_by(self, val):
+        if not isinstance(val, self.type) or (isinstance(val, np.ndarray) and val.ndim != 1):
+            return False
+        return len(val) == 2 and all(self.entry.is_satisfied_by(v) for v in val)
+
+
+#: An int that is not a bool (``True`` is an ``Integral``).
+INT = InstanceOf(Integral, exclude=(bool, np.bool_), words="an int")
 POSITIVE_INT = Range(Integral, 1, None, closed="left", words="a positive integer")
-BOOLEAN = OneOf({True, False}, type=(bool, np.bool_), words="True or False")
+BOOLEAN = InstanceOf((bool, np.bool_), words="True or False")
 
 
 def param_error(name, value, constraints):
@@ -309,9 +343,6 @@ def param_error(name, value, constraints):
 def check_param(name, value, constraints):
     """Check one value against a list of constraints, in skbcnn's wording.
 
-    scikit-learn's ``validate_parameter_constraints`` decides; the message
-    is :func:`param_error`'s.
-
     Parameters
     ----------
     name : str
@@ -341,10 +372,8 @@ def check_param(name, value, constraints):
     ...
     sklearn.utils._param_validation.InvalidParameterError: epochs must be a positive integer; got True.
     """
-    try:
-        validate_parameter_constraints({name: constraints}, {name: value}, caller_name=name)
-    except InvalidParameterError:
-        raise param_error(name, value, constraints) from None
+    if not any(make_constraint(c).is_satisfied_by(value) for c in constraints):
+        raise param_error(name, value, constraints)
     return value
 
 
@@ -370,30 +399,3 @@ def validate_params(estimator):
         if name in params and constraints != "no_validation":
             check_param(name, params[name], constraints)
 
-
-def pair_entries(name, value, constraints):
-    """The two entries of the pair ``value``, or :func:`param_error`'s error.
-
-    For a parameter whose constraints admit any iterable: the constraints
-    say "a pair", this says how many entries.
-
-    Parameters
-    ----------
-    name : str
-        The parameter.
-    value : iterable
-        Its value, already checked against ``constraints``.
-    constraints : list
-        The parameter's constraints, worded for the message.
-
-    Returns
-    -------
-    entries : tuple of 2 objects
-    """
-    try:
-        entries = tuple(value)
-    except TypeError:  # iterable by type only, such as a 0-d array
-        entries = ()
-    if len(entries) != 2:
-        raise param_error(name, value, constraints)
-    return entries

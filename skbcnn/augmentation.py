@@ -220,8 +220,7 @@ default="reflect"
             them up only as the very next step: a transformer in between
             drops them (skbcnn's own transformers refuse such input).
         """
-        self.fit(X)
-        source = as_float_images(check_images(X))
+        source = as_float_images(self._check_fit_input(X))  # fit, keeping the checked images
         augmented = self._augment(source, self._rng(self.random_state))
         # The hand-off to the CNN classifier (see skbcnn._handoff).
         return AugmentedImages(augmented, source=source, augmenter=self)

@@ -74,6 +74,8 @@ def _entries(name, value):
 # other one is the classifier parameter of the same name (see _RENAMED).
 _SET_BY_THE_CLASSIFIER = ("input_shape", "n_classes", "sigmoid_output", "seed")
 _RENAMED = {"weights": "backbone_weights"}
+# Parameters that take a sequence of ints (or one int): passed on as a tuple.
+_INT_SEQUENCES = ("conv_filters", "dense_units")
 # The defaults of the network parameters are build_cnn's own, read from its
 # signature, so that the two cannot drift apart.
 _NETWORK = {name: argument.default for name, argument in inspect.signature(build_cnn).parameters.items()
@@ -217,7 +219,9 @@ class CNNClassifier(KerasClassifier):
 
     TensorFlow's thread limit (``SKBCNN_NUM_THREADS``, else
     ``OMP_NUM_THREADS``) and a filter for its retracing warning are applied
-    when a fit starts, unless the user already set TensorFlow's threads.
+    when a fit starts and when a fitted classifier is unpickled (as in a
+    joblib worker), before its network exists, unless the user already set
+    TensorFlow's threads.
 
     Examples
     --------
@@ -272,6 +276,14 @@ class CNNClassifier(KerasClassifier):
         "verbose": "no_validation",
         "callbacks": "no_validation",
     }
+
+    def __reduce_ex__(self, protocol):
+        # TensorFlow's thread settings only take effect before TensorFlow
+        # runs anything, and an unpickled classifier (a joblib worker, a
+        # loaded model) rebuilds its network while its state is read: create
+        # the object through _unpickled, which applies them first.
+        reduced = super().__reduce_ex__(protocol)
+        return (_unpickled, (type(self),), *reduced[2:])
 
     def __init__(
         self,
@@ -398,11 +410,12 @@ class CNNClassifier(KerasClassifier):
             ``"<name> must be ...; got <value>."`` for the first invalid one.
         """
         validate_params(self)
-        for name in ("conv_filters", "dense_units"):
-            for value in _entries(name, getattr(self, name)):
+        for name in _INT_SEQUENCES:
+            entries = _entries(name, getattr(self, name))
+            for value in entries:
                 check_param(name, value, [POSITIVE_INT])
-        if not _entries("conv_filters", self.conv_filters):
-            raise ValueError("conv_filters must name at least one convolution block.")
+            if name == "conv_filters" and not entries:
+                raise ValueError("conv_filters must name at least one convolution block.")
         for key, weight in (self.class_weight.items() if isinstance(self.class_weight, dict) else ()):
             check_param(f"class_weight[{key!r}]", weight, [_CLASS_WEIGHT])
 
@@ -477,8 +490,7 @@ class CNNClassifier(KerasClassifier):
             if name in _SET_BY_THE_CLASSIFIER or argument.kind is not argument.KEYWORD_ONLY:
                 continue
             value = getattr(self, _RENAMED.get(name, name))
-            # a sequence-of-int argument may be given as one int or an array
-            arguments[name] = _int_tuple(value) if isinstance(argument.default, tuple) else value
+            arguments[name] = _int_tuple(value) if name in _INT_SEQUENCES else value
         return arguments
 
     def _initialize(self, X, y=None):
@@ -527,7 +539,7 @@ class CNNClassifier(KerasClassifier):
         self : CNNClassifier
             The fitted classifier.
         """
-        configure_tensorflow()  # before TensorFlow runs anything in this fit
+        configure_tensorflow()  # before this fit's network exists
         self._validate_params()
         # ImageAugmenter.fit_transform hands over the original images; we
         # redraw augmentations from them every epoch.
@@ -752,6 +764,12 @@ def _value_range(X):
 def _int_tuple(value):
     """``8`` or ``[8, 16]`` or ``np.array([8])`` -> a tuple of Python ints."""
     return tuple(int(v) for v in np.atleast_1d(value))
+
+
+def _unpickled(cls):
+    """A bare instance of ``cls`` for pickle, TensorFlow configured first."""
+    configure_tensorflow()
+    return cls.__new__(cls)
 
 
 def _seed_from(random_state):

@@ -118,22 +118,18 @@ _RECIPE_SUMMARIES = {
 def _resolve_recipe(args):
     """The recipe of --recipe, or for ``auto`` the one recommended for the
     images DATA will give (known before they are loaded)."""
+    from .datasets import native_image_size
     from .pipeline import recommended_recipe
 
     if args.recipe != "auto":
         return args.recipe
     if args.backbone:
         return "pretrained"
-    size = args.image_size if args.image_size is not None else _native_size(args)
+    size = args.image_size
+    if size is None:
+        size = native_image_size(args.data, split=args.split)
     # folders (no size of their own) are loaded at the pretrained recipe's size
     return recommended_recipe((size, size)) if size is not None else "pretrained"
-
-
-def _native_size(args):
-    """The side DATA has of its own (synthetic, .npz), or None (folders: any size)."""
-    from .datasets import native_image_size
-
-    return native_image_size(args.data, split=args.split)
 
 
 def _recipe_image_size(args, recipe):
@@ -142,7 +138,10 @@ def _recipe_image_size(args, recipe):
 
     if args.image_size is not None:
         return args.image_size
-    return RECIPE_IMAGE_SIZES[recipe] if _native_size(args) is None else None
+    source = str(args.data).lower()
+    if source == "synthetic" or source.endswith(".npz"):
+        return None  # their own size (load_dataset says why an .npz file is unreadable)
+    return RECIPE_IMAGE_SIZES[recipe]
 
 
 def _groups(args, data):
@@ -302,7 +301,7 @@ def _model_image_shape(model):
     # classifier's own input shape does.
     preprocessing, final = split_final_step(model)
     candidates = [] if preprocessing is None else [preprocessing[0]]
-    candidates += [final, getattr(model, "best_estimator_", None)]
+    candidates.append(final)
     for estimator in candidates:
         shape = getattr(estimator, "image_shape_", None)
         if shape is not None and None not in tuple(shape)[:2]:
@@ -623,19 +622,15 @@ def _evaluate_loaded(args, model, data, format_report):
 
 
 def _predict(args):
-    import warnings
-
     import numpy as np
 
-    from .datasets import load_images
+    from .datasets import _load_images
 
     model = _load_model(args.model)
     if args.verbose:
         _log(args, _model_summary(model, args.model))
-    with warnings.catch_warnings():
-        # every skipped path is printed below, one line each, in the command's own words
-        warnings.simplefilter("ignore", UserWarning)
-        data = load_images(args.images, on_error="skip", **_shape_options(model))
+    # every skipped path is printed below, one line each, in the command's own words
+    data = _load_images(args.images, on_error="skip", warn=False, **_shape_options(model))
     images, errors = data.images, data.skipped
     skip = args.on_error == "skip"
     for message in errors:

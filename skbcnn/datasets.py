@@ -38,6 +38,7 @@ from sklearn.utils import Bunch
 
 from ._config import get_data_home
 from ._imageops import COLORS, check_image_size, convert_color, resize
+from ._validation import OneOf, check_param
 from .synthetic import make_synthetic_ultrasound
 
 __all__ = [
@@ -75,10 +76,13 @@ class ImageReadError(ValueError):
 
 
 # --------------------------------------------------------------- reading
-def _check_color(color):
-    if color not in COLORS:
-        raise ValueError(f"color must be one of {list(COLORS)}; got {color!r}.")
-    return color
+_COLOR = [OneOf(COLORS)]
+_ON_ERROR = [OneOf(("raise", "skip"), words="'raise' or 'skip'")]
+
+
+def _check_extensions(extensions):
+    """``extensions`` as a tuple of lower-case file name endings (one string: one ending)."""
+    return tuple(e.lower() for e in ([extensions] if isinstance(extensions, str) else extensions))
 
 
 def _pixels_as_uint8(image):
@@ -286,11 +290,6 @@ def _check_folder(path, what):
     return path
 
 
-def _check_on_error(on_error):
-    if on_error not in ("raise", "skip"):
-        raise ValueError(f"on_error must be 'raise' or 'skip'; got {on_error!r}.")
-
-
 # --------------------------------------------------------------- loaders
 def load_image_folder(
     path,
@@ -379,9 +378,9 @@ def load_image_folder(
     """
     root = _check_folder(path, "load_image_folder")
     size = check_image_size(image_size, allow_none=True)
-    color = _check_color(color)
-    _check_on_error(on_error)
-    extensions = tuple(e.lower() for e in ([extensions] if isinstance(extensions, str) else extensions))
+    check_param("color", color, _COLOR)
+    check_param("on_error", on_error, _ON_ERROR)
+    extensions = _check_extensions(extensions)
     if classes is None:
         classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
         if not classes:
@@ -508,17 +507,25 @@ def load_images(paths, *, image_size=128, color="grey", on_error="raise", extens
     >>> data.images.shape, [os.path.basename(f) for f in data.filenames]
     ((2, 32, 32), ['scan0.png', 'scan1.jpg'])
     """
+    return _load_images(paths, image_size=image_size, color=color, on_error=on_error,
+                        extensions=extensions, n_jobs=n_jobs, verbose=verbose)
+
+
+def _load_images(paths, *, image_size=128, color="grey", on_error="raise", extensions=IMAGE_EXTENSIONS,
+                 n_jobs=None, verbose=False, warn=True):
+    """:func:`load_images`; ``warn=False`` skips without a warning (the caller reports ``skipped``)."""
     size = check_image_size(image_size)
-    color = _check_color(color)
-    _check_on_error(on_error)
-    extensions = tuple(e.lower() for e in ([extensions] if isinstance(extensions, str) else extensions))
+    check_param("color", color, _COLOR)
+    check_param("on_error", on_error, _ON_ERROR)
+    extensions = _check_extensions(extensions)
     paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
     files, problems = _expand_paths(paths, extensions)
     if problems and on_error == "raise":
         raise problems[0]
     images, kept, errors = _decode_all(files, size, color, n_jobs=n_jobs, verbose=verbose)
     skipped = problems + errors
-    _handle_unreadable(skipped, on_error, stacklevel=3)
+    if warn or on_error == "raise":
+        _handle_unreadable(skipped, on_error, stacklevel=4)
     empty = np.empty((0, *size) + ((3,) if color == "rgb" else ()), dtype=np.uint8)
     return Bunch(
         images=np.stack(images) if images else empty,
@@ -553,22 +560,32 @@ def _busi_root(path):
 
 
 def _busi_mask(image_path, size, max_pixels=None):
-    """Union of an image's BUSI mask files (``_mask``, ``_mask_1``, ...).
+    """Union of an image's BUSI mask files (``_mask``, ``_mask_1``, ...) at ``size``.
 
-    Masks are decoded like images (regular files only, the pixel limit,
-    reduced decoding); a bad one raises an :class:`ImageReadError` naming it.
+    None when the image has no mask file. Masks are decoded like images
+    (regular files only, the pixel limit, reduced decoding); a bad one
+    raises an :class:`ImageReadError` naming it.
     """
     image_path = Path(image_path)
     candidates = image_path.parent.glob(f"{glob.escape(image_path.stem)}_mask*{image_path.suffix}")
     mask_files = sorted(m for m in candidates if _MASK_SUFFIX.search(m.stem))
-    if not mask_files:
-        raise ValueError(f"load_busi: no mask file for {image_path} (expected {image_path.stem}_mask.png).")
     union = None
     for mask_file in mask_files:
-        pixels = _in_color_and_size(_decode_pixels(mask_file, size, max_pixels), "grey", None) > 127
-        pixels = pixels if size is None else resize(pixels, size)
-        union = pixels if union is None else union | pixels
+        mask = convert_color(_decode_pixels(mask_file, size, max_pixels)[np.newaxis], "grey")[0] > 127
+        mask = resize(mask, size)
+        union = mask if union is None else union | mask
     return union
+
+
+def _busi_masks(filenames, size, n_jobs=None):
+    """The masks of the images ``filenames`` as one bool stack ``(n, *size)``.
+
+    Returns ``(masks, None)``, or ``(None, filename)`` naming the first
+    image without a mask file (a copy of BUSI without masks).
+    """
+    masks = Parallel(n_jobs=n_jobs)(delayed(_busi_mask)(f, size, MAX_IMAGE_PIXELS) for f in filenames)
+    missing = next((f for f, mask in zip(filenames, masks) if mask is None), None)
+    return (None, missing) if missing is not None else (np.stack(masks), None)
 
 
 def load_busi(
@@ -646,10 +663,11 @@ def load_busi(
     if return_X_y:
         return data.images, data.target
     if return_masks:
-        size = data.images.shape[1:3]
-        data.masks = np.stack(
-            Parallel(n_jobs=n_jobs)(delayed(_busi_mask)(f, size, MAX_IMAGE_PIXELS) for f in data.filenames)
-        )
+        data.masks, missing = _busi_masks(data.filenames, data.images.shape[1:3], n_jobs)
+        if missing is not None:
+            raise ValueError(
+                f"load_busi: no mask file for {missing} (expected {Path(missing).stem}_mask.png)."
+            )
     counts = ", ".join(f"{c} ({int((data.target == i).sum())})" for i, c in enumerate(data.target_names))
     data.DESCR = _BUSI_DESCR.format(root=root, n=len(data.images), shape=data.images.shape[1:], counts=counts)
     return data
@@ -718,7 +736,7 @@ def load_medmnist(path=None, *, split="train", image_size=None, color="grey", re
     """
     path = Path(path).expanduser() if path is not None else get_data_home() / "breastmnist_trainval.npz"
     size = check_image_size(image_size, allow_none=True)
-    color = _check_color(color)
+    check_param("color", color, _COLOR)
     if not path.is_file():
         raise FileNotFoundError(
             f"load_medmnist: file {path} does not exist (set SKBCNN_DATA or pass the path of a "
@@ -767,8 +785,9 @@ def load_medmnist(path=None, *, split="train", image_size=None, color="grey", re
                 f"load_medmnist: expected grey, RGB or RGBA images (1, 3 or 4 channels); "
                 f"got {images.shape[-1]} channels."
             )
-        images = images[..., 0] if images.shape[-1] == 1 else images[..., :3]
-    images = np.stack([_in_color_and_size(im, color, size) for im in images])
+    images = convert_color(images, color)
+    if size is not None:
+        images = np.stack([resize(image, size) for image in images])
 
     dataset = next((name for name in _MEDMNIST_LABELS if name in path.name.lower()), None)
     n_classes = int(target.max()) + 1
@@ -788,8 +807,8 @@ def load_medmnist(path=None, *, split="train", image_size=None, color="grey", re
 # ------------------------------------------------------------ any source
 # Side load_dataset gives each kind of source when image_size is None: the
 # generator's default for "synthetic", a size every folder image is brought
-# to; a MedMNIST file keeps its own size (None).
-_DEFAULT_SIDES = {"synthetic": 64, "medmnist": None, "busi": 128, "folder": 128}
+# to (a MedMNIST file keeps its own size).
+_DEFAULT_SIDES = {"synthetic": 64, "busi": 128, "folder": 128}
 
 _SOURCES = "a folder of class folders, a BUSI folder, a MedMNIST .npz file or 'synthetic'"
 
@@ -960,13 +979,10 @@ def load_dataset(source, *, image_size=None, classes=None, color="grey", split="
         return _labelled(load_image_folder(path, classes=classes, **kwargs), kind, None)
     if classes is not None:
         kwargs["classes"] = classes
-    try:
-        data = load_busi(path, return_masks=with_masks, **kwargs)
-    except ValueError as exc:
-        if "no mask file" not in str(exc):  # a missing mask: go on without; a bad one is an error
-            raise
-        data = load_busi(path, **kwargs)
-    return _labelled(data, kind, data.get("masks"))
+    data = load_busi(path, **kwargs)
+    # a copy without mask files loads without masks; a bad mask file is an error
+    masks = _busi_masks(data.filenames, data.images.shape[1:3])[0] if with_masks else None
+    return _labelled(data, kind, masks)
 
 
 def group_near_duplicates(images, *, size=64, threshold=0.95):

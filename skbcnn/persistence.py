@@ -1,8 +1,8 @@
 """Saving, loading and sharing fitted estimators: every way a model reaches disk.
 
 This module owns the three layouts a fitted model can take on disk, and the
-one set of helpers they share (library versions, a file's SHA-256, the JSON
-reader, the header checks, the atomic write):
+one set of helpers they share (library versions, SHA-256, the JSON reader,
+the atomic write of temporary files renamed into place):
 
 ``save`` / ``load``: one checked ``.skbcnn`` file
     The magic bytes ``SKBCNN-MODEL\\n``, an 8-byte big-endian header length,
@@ -47,7 +47,6 @@ Importing this module does not import TensorFlow; writing or reading a
 network does.
 """
 
-import contextlib
 import glob
 import hashlib
 import io
@@ -136,24 +135,34 @@ def _installed_version(*names):
     return None
 
 
-def library_versions():
+def library_versions(extra=None):
     """Versions of the libraries a saved model depends on (no TF import).
+
+    Parameters
+    ----------
+    extra : dict, optional
+        More libraries to record, as ``{label: (distribution, ...)}``: the
+        version of the first installed distribution of each tuple, after
+        the default ones (labels already there are looked up again).
 
     Returns
     -------
     versions : dict
         ``{"skbcnn": ..., "scikit-learn": ..., "keras": ..., "tensorflow": ...,
-        "numpy": ..., "python": ...}``; ``None`` for what is not installed.
+        "numpy": ..., "python": ...}`` and the ``extra`` labels; ``None`` for
+        what is not installed.
 
     Examples
     --------
     >>> from skbcnn.persistence import library_versions
     >>> sorted(library_versions())
     ['keras', 'numpy', 'python', 'scikit-learn', 'skbcnn', 'tensorflow']
+    >>> list(library_versions(extra={"scipy": ("scipy",)}))[-1]
+    'scipy'
     """
     from . import __version__
 
-    return {
+    versions = {
         "skbcnn": __version__,
         "scikit-learn": _installed_version("scikit-learn"),
         "keras": _installed_version("keras"),
@@ -161,9 +170,11 @@ def library_versions():
         "numpy": _installed_version("numpy"),
         "python": platform.python_version(),
     }
+    versions.update((label, _installed_version(*names)) for label, names in (extra or {}).items())
+    return versions
 
 
-def _sha256_of_file(file):
+def sha256_of_file(file):
     """Hex SHA-256 of a file's bytes, read in blocks (networks can be large)."""
     digest = hashlib.sha256()
     with open(file, "rb") as f:
@@ -195,37 +206,49 @@ def _require_fields(header, expected, path):
         raise ValueError(f"{path}: the model file header is damaged (missing or invalid {damaged}).")
 
 
-def _write_target(path):
-    """The file that writing ``path`` replaces (through a symbolic link), checked."""
+def _write_target(path, *, through_link):
+    """The file that writing ``path`` replaces, checked.
+
+    With ``through_link``, a symbolic link at ``path`` stays and the file it
+    points to is replaced; without, the link itself is replaced.
+    """
     path = Path(path)
-    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    if path.is_symlink():
+        target = Path(os.path.realpath(path)) if through_link else path
+    else:
+        target = path
     if not target.parent.is_dir():
         raise FileNotFoundError(f"cannot save {target}: the folder {target.parent} does not exist.")
-    if target.is_dir():
+    if target.is_dir() and not target.is_symlink():
         raise IsADirectoryError(f"cannot save {target}: it is a folder.")
     return target
 
 
-@contextlib.contextmanager
-def _replacing(*paths, keep_suffix=False):
-    """Temporary files beside ``paths``, renamed over them when the block succeeds.
+def _write_files(files, *, through_links):
+    """Write ``{path: bytes}`` through temporary files, then rename them all into place.
 
-    Yields one temporary path (``.<name>.tmp-<pid>``, followed by the
-    target's suffix with ``keep_suffix``: Keras insists on ``.keras``) per
-    target, for the block to write. Only when the whole block succeeded are
-    they renamed into place, all of them, so a failure (a full disk, an
+    Each file is first written to ``.<name>.tmp-<pid>`` beside its target
+    (created exclusively, never through a link, with mode ``0o666`` less
+    the umask) and synced to disk. Only when every one is written are they
+    renamed into place, in the order given, so a failure (a full disk, an
     interruption) leaves every target as it was; the temporary files are
-    removed in every case.
+    removed in every case. Leftovers of killed writers (whose process is
+    gone) are removed first. ``through_links`` says whether a symbolic link
+    at a target is written through (see :func:`_write_target`).
     """
-    targets = [_write_target(path) for path in paths]
+    targets = [_write_target(path, through_link=through_links) for path in files]
     temporaries = []
-    for target in targets:
-        _remove_stale_temporary_files(target)
-        tmp = target.parent / f".{target.name}.tmp-{os.getpid()}{target.suffix if keep_suffix else ''}"
-        tmp.unlink(missing_ok=True)
-        temporaries.append(tmp)
     try:
-        yield temporaries
+        for target, data in zip(targets, files.values()):
+            _remove_stale_temporary_files(target)
+            tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
+            tmp.unlink(missing_ok=True)
+            temporaries.append(tmp)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666)
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
         for tmp, target in zip(temporaries, targets):
             os.replace(tmp, target)
     finally:
@@ -261,25 +284,21 @@ def write_atomically(path, data):
     >>> path.read_bytes()
     b'hello'
     """
-    with _replacing(path) as (tmp,):
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
+    _write_files({path: data}, through_links=True)
     return Path(path)
 
 
 def _remove_stale_temporary_files(target):
-    """Delete ``.<name>.tmp-<pid>[suffix]`` files whose writing process no longer runs."""
-    prefix = f".{target.name}.tmp-"
-    for leftover in target.parent.glob(glob.escape(prefix) + "*"):
-        pid = leftover.name[len(prefix):].split(".", 1)[0]
-        if not pid.isdigit():
+    """Delete the ``.<name>.tmp-<pid>`` files of ``target`` whose writing process no longer runs."""
+    pattern = re.compile(re.escape(f".{target.name}.tmp-") + r"([0-9]+)")
+    for leftover in target.parent.glob(glob.escape(f".{target.name}.tmp-") + "*"):
+        match = pattern.fullmatch(leftover.name)
+        if match is None:
             continue
+        pid = int(match.group(1))
         try:
-            os.kill(int(pid), 0)
-            alive = int(pid) != os.getpid()
+            os.kill(pid, 0)
+            alive = pid != os.getpid()
         except ProcessLookupError:
             alive = False
         except OSError:  # e.g. PermissionError: another user's running process
@@ -553,6 +572,8 @@ def load(path, *, trusted=False):
     if header["content"] == "pickle":
         return joblib.load(io.BytesIO(members[_PICKLE_MEMBER]))
     return _import_members(members["skbcnn.json"], members["cnn.keras"], Path(path))
+
+
 # ------------------------------------ the pickle-free description: writing
 def _encode(value, where):
     """Plain JSON for parameters and fitted attributes; tuples and arrays tagged."""
@@ -628,9 +649,11 @@ def export_model(estimator, path):
     """Write a fitted pipeline (or CNNClassifier) as JSON + ``.keras``, no pickle.
 
     The folder holds the pickle-free description that :func:`save` stores
-    in one file by default. Both files are written beside their targets and
-    renamed into place only once both are written, so a failed export
-    leaves the previous one as it was.
+    in one file by default. Both files are written beside their targets
+    (and synced to disk) and renamed into place only once both are written,
+    so a failed export leaves the previous one as it was. A symbolic link
+    in the folder named ``skbcnn.json`` or ``cnn.keras`` is replaced by the
+    new file; the file it pointed to is left alone.
 
     Parameters
     ----------
@@ -672,29 +695,27 @@ def export_model(estimator, path):
     >>> bool(np.allclose(import_model(folder).predict_proba(X), pipe.predict_proba(X), atol=1e-6))
     True
     """
-    description, network = _description(estimator)
+    members = _export_members(estimator)
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     # Both files are renamed into place only once both are written, so a
     # failed export never leaves a truncated file over a good one; the
     # network's SHA-256 in the JSON lets import_model refuse a cnn.keras
-    # that does not belong to the description.
-    with _replacing(path / "cnn.keras", path / "skbcnn.json", keep_suffix=True) as (keras_file, json_file):
-        network.save(keras_file)
-        description["cnn_sha256"] = _sha256_of_file(keras_file)
-        # the same bytes on every platform: they also go inside .skbcnn files
-        json_file.write_text(json.dumps(description, indent=1), encoding="utf-8", newline="\n")
+    # that does not belong to the description. A symbolic link in the
+    # folder is replaced by the file, the file it pointed to is left alone.
+    _write_files({path / name: members[name] for name in ("cnn.keras", "skbcnn.json")}, through_links=False)
     return path
 
 
 def _description(estimator):
     """``(description, network)``: the JSON-able description and the Keras model."""
-    from sklearn.pipeline import Pipeline
     from sklearn.utils.validation import check_is_fitted
 
     from . import __version__
 
+    # a pipeline is what skbcnn._steps looks into: its final step is not itself
     cnn = final_step(estimator)
+    pipeline = cnn is not estimator
     if _class_path(cnn) != _CNN:
         raise TypeError(
             f"the last step must be a skbcnn.CNNClassifier to save without pickle; got "
@@ -702,11 +723,11 @@ def _description(estimator):
             "export_model only skbcnn pipelines)."
         )
     check_is_fitted(cnn)
-    steps = estimator.steps if isinstance(estimator, Pipeline) else [("cnn", estimator)]
+    steps = estimator.steps if pipeline else [("cnn", estimator)]
     description = {
         "format": EXPORT_FORMAT,
         "format_version": EXPORT_FORMAT_VERSION,
-        "pipeline": isinstance(estimator, Pipeline),
+        "pipeline": pipeline,
         "skbcnn_version": __version__,
         "versions": library_versions(),
         "steps": [_describe(name, step) for name, step in steps],
@@ -717,12 +738,21 @@ def _description(estimator):
 
 
 def _export_members(estimator):
-    """The ``skbcnn.json`` and ``cnn.keras`` bytes of the safe format of :func:`save`."""
-    # Keras writes a network only to a named file: the export goes through a
-    # private temporary folder, removed afterwards.
+    """The ``skbcnn.json`` and ``cnn.keras`` bytes of the pickle-free description.
+
+    What :func:`save` stores in one file (its safe format) and
+    :func:`export_model` writes as a folder.
+    """
+    description, network = _description(estimator)
+    # Keras writes a network only to a named file: it goes through a private
+    # temporary folder, removed afterwards, and is read back once.
     with tempfile.TemporaryDirectory(prefix="skbcnn-") as folder:
-        export_model(estimator, folder)
-        return {name: (Path(folder) / name).read_bytes() for name in _SAFE_MEMBERS}
+        keras_file = Path(folder) / "cnn.keras"
+        network.save(keras_file)
+        network_bytes = keras_file.read_bytes()
+    description["cnn_sha256"] = hashlib.sha256(network_bytes).hexdigest()
+    # the same bytes on every platform (ASCII, "\n" line ends)
+    return {"skbcnn.json": json.dumps(description, indent=1).encode(), "cnn.keras": network_bytes}
 
 
 # ------------------------------------ the pickle-free description: reading
@@ -791,6 +821,9 @@ def _load_network(keras_file, where):
 
     import keras
 
+    from ._training import configure_tensorflow
+
+    configure_tensorflow()  # thread settings only apply before the network exists
     if not zipfile.is_zipfile(keras_file):
         raise ValueError(f"{where}: not a Keras .keras file (not a zip archive).")
     try:
@@ -937,7 +970,7 @@ def _rebuild(text, keras_file, where, network):
     if not isinstance(description.get("pipeline"), bool):
         raise ValueError(f"{where}: is not a valid description (KeyError: 'pipeline' must be true or false).")
     expected_sha256 = description.get("cnn_sha256")  # absent in older exports
-    if expected_sha256 is not None and _sha256_of_file(keras_file) != expected_sha256:
+    if expected_sha256 is not None and sha256_of_file(keras_file) != expected_sha256:
         raise ValueError(
             f"{network} does not belong to {where} (SHA-256 mismatch: an interrupted export or an "
             "edited file); export the model again."

@@ -105,8 +105,8 @@ def _as_history(history):
         return history
     estimator = final_step(history)
     found = getattr(estimator, "history_", None)
-    if found is None:
-        found = getattr(getattr(estimator, "best_estimator_", None), "history_", None)
+    if found is None:  # a search, over a classifier or a pipeline
+        found = getattr(final_step(getattr(estimator, "best_estimator_", None)), "history_", None)
     if not isinstance(found, dict):
         raise ValueError(
             f"plot_history needs a history dict or a fitted CNNClassifier / pipeline; "

@@ -12,14 +12,13 @@ import csv
 import html
 import json
 import math
-import platform
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 from ._steps import final_step
-from .persistence import _installed_version, _sha256_of_file
+from .persistence import library_versions, sha256_of_file
 
 __all__ = ["write_report", "build_provenance"]
 
@@ -64,11 +63,9 @@ def _jsonable(value):
 
 
 def _library_versions():
-    from . import __version__
-
-    versions = {"python": platform.python_version(), "skbcnn": __version__}
-    versions.update((label, _installed_version(*names)) for label, names in _LIBRARIES.items())
-    return versions
+    """Python's version, then skbcnn's and those of :data:`_LIBRARIES`, in that order."""
+    versions = library_versions(extra=_LIBRARIES)
+    return {label: versions[label] for label in ("python", "skbcnn", *_LIBRARIES)}
 
 
 def _param_value(value):
@@ -141,7 +138,7 @@ def build_provenance(estimator=None, *, model_file=None, data_source=None, n_ima
         "skbcnn_version": __version__,
         "command": command,
         "model_file": None if model_file is None else str(model_file),
-        "model_file_sha256": _sha256_of_file(model_file) if model_file is not None and Path(model_file).is_file() else None,
+        "model_file_sha256": sha256_of_file(model_file) if model_file is not None and Path(model_file).is_file() else None,
         "model": model,
         "model_parameters": None if estimator is None else _model_parameters(estimator),
         "training": _jsonable(training) if isinstance(training, dict) else None,

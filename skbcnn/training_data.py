@@ -11,7 +11,7 @@ def __getattr__(name):
         warnings.warn(
             "skbcnn.training_data is deprecated and will be removed in a future version; "
             "AugmentedBatches is an internal part of CNNClassifier's training.",
-            DeprecationWarning,
+            FutureWarning,
             stacklevel=2,
         )
         from ._training import AugmentedBatches

@@ -320,6 +320,51 @@ def test_load_dataset_busi_with_and_without_masks(tmp_path, tree):
         load_dataset(busi, image_size=16, classes=["benign", "malignant"])
 
 
+def test_load_dataset_busi_missing_mask_decodes_images_once(tmp_path, tree, monkeypatch):
+    import skbcnn.datasets as datasets
+
+    busi = tmp_path / "busi"
+    tree.rename(busi)
+    (busi / "malignant" / "malignant (2)_mask.png").unlink()
+    decoded = []
+    decode = datasets._decode_pixels
+    monkeypatch.setattr(datasets, "_decode_pixels", lambda path, *a: decoded.append(path) or decode(path, *a))
+    data = load_dataset(busi, image_size=16, classes=["benign", "malignant"])
+    assert data.masks is None and len(data.images) == 6
+    images = [p for p in decoded if "_mask" not in p.name]
+    assert len(images) == len(set(images)) == 6
+    with pytest.raises(ValueError, match=r"load_busi: no mask file for .*malignant \(2\)\.png"):
+        load_busi(busi, image_size=16, classes=["benign", "malignant"], return_masks=True)
+
+
+def test_load_images_can_skip_without_warning(tree, tmp_path):
+    import warnings
+
+    from skbcnn.datasets import _load_images
+
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not a png")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        data = _load_images([bad, tree / "benign"], image_size=8, on_error="skip", warn=False)
+    assert len(data.images) == 3 and len(data.skipped) == 1
+    with pytest.raises(ImageReadError, match="bad.png"):
+        _load_images([bad], image_size=8, on_error="raise", warn=False)
+
+
+def test_medmnist_channels_and_size(tmp_path):
+    file = tmp_path / "rgba.npz"
+    rng = np.random.default_rng(0)
+    rgba = rng.integers(0, 256, (3, 12, 10, 4), np.uint8)
+    np.savez(file, train_images=rgba, train_labels=np.array([0, 1, 0]))
+    rgb = load_medmnist(file, color="rgb").images
+    np.testing.assert_array_equal(rgb, rgba[..., :3])
+    grey = load_medmnist(file, image_size=(6, 5)).images
+    assert grey.shape == (3, 6, 5) and grey.dtype == np.uint8
+    np.savez(file, train_images=rgba[..., :1], train_labels=np.array([0, 1, 0]))
+    np.testing.assert_array_equal(load_medmnist(file, color="rgb").images, np.repeat(rgba[..., :1], 3, axis=-1))
+
+
 def test_load_dataset_medmnist_split_size_and_classes(tmp_path):
     file = tmp_path / "breastmnist.npz"
     np.savez(file, test_images=np.zeros((4, 28, 20), np.uint8), test_labels=np.array([[0], [1], [1], [0]]))

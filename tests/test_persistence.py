@@ -158,13 +158,17 @@ def test_network_configs_that_read_files_or_custom_objects_are_refused(item):
 def test_sharing_is_a_deprecated_alias_of_persistence():
     import skbcnn.sharing
 
-    for name in ("export_model", "import_model", "ALLOWED_CLASSES", "_export_members"):
-        with pytest.warns(DeprecationWarning, match=f"skbcnn.persistence.{name} instead"):
+    for name in ("export_model", "import_model", "ALLOWED_CLASSES", "_export_members", "_decode"):
+        with pytest.warns(FutureWarning, match=f"skbcnn.persistence.{name} instead"):
             assert getattr(skbcnn.sharing, name) is getattr(persistence, name)
-    with pytest.warns(DeprecationWarning):
+    with pytest.warns(FutureWarning):
         assert skbcnn.sharing.FORMAT_VERSION == persistence.EXPORT_FORMAT_VERSION == 1
-    with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        skbcnn.sharing.nope  # noqa: B018
+    with pytest.warns(FutureWarning, match="skbcnn.persistence.sha256_of_file instead"):
+        assert skbcnn.sharing._sha256 is persistence.sha256_of_file
+    # only the old module's names are forwarded, not everything persistence imports
+    for name in ("nope", "os", "save", "write_atomically"):
+        with pytest.raises(AttributeError, match=f"no attribute '{name}'"):
+            getattr(skbcnn.sharing, name)
     assert skbcnn.export_model is persistence.export_model
     assert skbcnn.import_model is persistence.import_model
 
@@ -173,9 +177,48 @@ def test_export_writes_both_files_or_neither(fitted_pipeline, tmp_path, monkeypa
     pipeline, _ = fitted_pipeline
     folder = persistence.export_model(pipeline, tmp_path / "model")
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
-    # the network's temporary file is written, then the description fails:
+    # the network's temporary file is written, then the description's fails:
     # neither file is replaced and no temporary file stays behind
-    monkeypatch.setattr(persistence, "_sha256_of_file", lambda file: 1 / 0)
-    with pytest.raises(ZeroDivisionError):
+    real_fsync, synced = os.fsync, []
+
+    def disk_full_on_the_second_file(fd):
+        synced.append(fd)
+        if len(synced) == 2:
+            raise OSError(28, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", disk_full_on_the_second_file)
+    with pytest.raises(OSError, match="No space left"):
         persistence.export_model(pipeline, folder)
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_export_replaces_links_and_save_writes_through_them(fitted_pipeline, tmp_path):
+    pipeline, _ = fitted_pipeline
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    folder = tmp_path / "model"
+    folder.mkdir()
+    for name in ("cnn.keras", "skbcnn.json"):
+        (elsewhere / name).write_bytes(b"keep me")
+        (folder / name).symlink_to(elsewhere / name)
+    persistence.export_model(pipeline, folder)
+    for name in ("cnn.keras", "skbcnn.json"):
+        assert not (folder / name).is_symlink() and (folder / name).read_bytes() != b"keep me"
+        assert (elsewhere / name).read_bytes() == b"keep me"  # the link's target is left alone
+    # save keeps its documented rule: the file a link points to is replaced
+    (elsewhere / "m.skbcnn").write_bytes(b"old")
+    (tmp_path / "m.skbcnn").symlink_to(elsewhere / "m.skbcnn")
+    skbcnn.save({"version": 1}, tmp_path / "m.skbcnn", format="pickle")
+    assert (tmp_path / "m.skbcnn").is_symlink()
+    assert skbcnn.load(elsewhere / "m.skbcnn", trusted=True) == {"version": 1}
+
+
+def test_stale_temporary_files_are_only_those_written_here(tmp_path):
+    target = tmp_path / "m.skbcnn"
+    dead = 2 ** 22 + 12345  # above the largest pid Linux hands out
+    stale, other = tmp_path / f".m.skbcnn.tmp-{dead}", tmp_path / f".m.skbcnn.tmp-{dead}.mine"
+    stale.write_bytes(b"")
+    other.write_bytes(b"")
+    persistence.write_atomically(target, b"x")
+    assert not stale.exists() and other.exists()

@@ -591,10 +591,15 @@ def test_failed_export_keeps_the_previous_export(exported, tmp_path, fitted_pipe
 
     if stage == "network":
         monkeypatch.setattr(keras.Model, "save", disk_full)
-    else:
-        from pathlib import Path
+    else:  # the description's temporary file cannot be written
+        real_open = os.open
 
-        monkeypatch.setattr(Path, "write_text", disk_full)
+        def open_or_disk_full(path, *args, **kwargs):
+            if "skbcnn.json" in os.fspath(path):
+                disk_full()
+            return real_open(path, *args, **kwargs)
+
+        monkeypatch.setattr(os, "open", open_or_disk_full)
     with pytest.raises(OSError, match="No space left"):
         export_model(pipeline, target)
     monkeypatch.undo()

@@ -28,7 +28,7 @@ _STATE = """
 import json, logging, os
 
 def state():
-    filters = {name: [type(f).__name__ for f in logger.filters]
+    filters = {name: [getattr(f, "__name__", type(f).__name__) for f in logger.filters]
                for name, logger in logging.root.manager.loggerDict.items()
                if isinstance(logger, logging.Logger) and logger.filters}
     import tensorflow as tf
@@ -54,7 +54,7 @@ print(json.dumps([before, after]))
     assert after[2] == before[2] == [0, 0]  # TensorFlow's thread counts
 
 
-def test_tensorflow_is_configured_once_when_a_fit_starts():
+def test_tensorflow_is_configured_once():
     code = _STATE + """
 from skbcnn._training import configure_tensorflow
 configure_tensorflow()
@@ -62,8 +62,28 @@ configure_tensorflow()
 print(json.dumps(state()))
 """
     _, filters, threads = _run(code, SKBCNN_NUM_THREADS="3")
-    assert filters == {"tensorflow": ["_NoRetracingWarning"]}
+    assert filters == {"tensorflow": ["_no_retracing_warning"]}
     assert threads == [3, 2]
+
+
+@pytest.mark.parametrize("how", ["joblib", "skbcnn"])
+def test_a_loaded_classifier_gets_the_thread_limit_before_its_network(fitted_pipeline, tmp_path, how):
+    # A joblib worker or a script that only loads and predicts never fits:
+    # the limit must be in place before the loaded network touches TensorFlow.
+    import joblib
+
+    import skbcnn
+
+    path = str(tmp_path / "model")
+    (joblib.dump if how == "joblib" else skbcnn.save)(fitted_pipeline[0], path)
+    code = _STATE + f"""
+import {how}
+{how}.load({path!r})
+print(json.dumps(state()))
+"""
+    _, filters, threads = _run(code, OMP_NUM_THREADS="1")
+    assert threads == [1, 1]
+    assert filters == {"tensorflow": ["_no_retracing_warning"]}
 
 
 def test_tensorflow_threads_the_user_chose_are_kept():

@@ -9,11 +9,12 @@ from sklearn.utils._param_validation import Hidden, InvalidParameterError
 from skbcnn._validation import (
     BOOLEAN,
     POSITIVE_INT,
+    INT,
     InstanceOf,
     OneOf,
+    Pair,
     Range,
     check_param,
-    pair_entries,
     validate_params,
 )
 from skbcnn.enhancement import ContrastEnhancer
@@ -63,6 +64,7 @@ def test_booleans_and_instances():
     assert check_param("flag", np.False_, [BOOLEAN]) is np.False_
     with pytest.raises(ValueError, match=r"flag must be True or False; got 1\."):
         check_param("flag", 1, [BOOLEAN])
+    assert INT.is_satisfied_by(np.int64(3)) and not INT.is_satisfied_by(np.True_)
     not_a_string = InstanceOf(object, exclude=str, words="an object")
     assert not not_a_string.is_satisfied_by("text") and not_a_string.is_satisfied_by(3)
 
@@ -74,19 +76,22 @@ def test_message_lists_every_shown_constraint():
     assert check_param("w", 3, constraints) == 3  # hidden, yet valid
 
 
-def test_pair_entries():
-    constraints = [InstanceOf((tuple, list), words="a pair (low, high)")]
-    assert pair_entries("p", [1, 2], constraints) == (1, 2)
-    with pytest.raises(ValueError, match=r"p must be a pair \(low, high\); got \[1, 2, 3\]\."):
-        pair_entries("p", [1, 2, 3], constraints)
+def test_pair():
+    constraints = [Pair(Range(Real, 0, 100, closed="both"), words="a pair (low, high)")]
+    assert check_param("p", [1, 2], constraints) == [1, 2]
+    assert check_param("p", np.array([1.0, 2.5]), constraints) is not None
+    for value in ([1, 2, 3], (1, 101), (True, 2), "12", np.array(5), np.zeros((2, 2)), [1, [2, 3]]):
+        with pytest.raises(ValueError, match=r"p must be a pair \(low, high\); got "):
+            check_param("p", value, constraints)
 
 
 def test_validate_params_checks_every_declared_parameter():
     validate_params(ContrastEnhancer())
     with pytest.raises(ValueError, match=r"gamma must be in \(0, inf\]; got -1\."):
         validate_params(ContrastEnhancer(gamma=-1))
-    with pytest.raises(ValueError, match=r"n_jobs must be None, a negative integer or a positive integer"):
+    with pytest.raises(ValueError, match=r"n_jobs must be None or a non-zero integer; got 0\."):
         validate_params(ContrastEnhancer(n_jobs=0))
+    validate_params(ContrastEnhancer(n_jobs=2))  # hidden, yet valid
 
 
 def test_every_transformer_parameter_has_a_real_constraint():

@@ -11,13 +11,16 @@ from numbers import Integral
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 
-from .._validation import POSITIVE_INT, Range
+from sklearn.utils._param_validation import Hidden
 
-# None or a non-zero int (joblib: -1 is all cores, 0 means nothing).
+from .._validation import Range
+
+# None or a non-zero int (joblib: -1 is all cores, 0 means nothing); the
+# message names both signs at once.
 N_JOBS_CONSTRAINT = [
     None,
-    Range(Integral, None, -1, closed="right", words="a negative integer"),
-    POSITIVE_INT,
+    Range(Integral, None, -1, closed="right", words="a non-zero integer"),
+    Hidden(Range(Integral, 1, None, closed="left")),
 ]
 
 

@@ -6,14 +6,13 @@ of ``equalize_adapthist`` would run a single 3-D CLAHE across images, and
 the histogram and percentiles of one image must not depend on the others.
 """
 
-from collections.abc import Iterable
 from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
 
 from .._base import ImageTransformer, fill_doc
-from .._validation import InstanceOf, OneOf, Range, check_param, pair_entries
+from .._validation import OneOf, Pair, Range
 from ._common import N_JOBS_CONSTRAINT, map_chunks, per_image, single_channel_as_grey
 
 
@@ -83,11 +82,6 @@ def _log_one(image):
     return adjust_log(_to_unit_range(image))
 
 
-# Each entry of kernel_size and of percentiles.
-_TILE_SIZE = Range(Integral, 1, None, closed="left")
-_PERCENTILE = Range(Real, 0, 100, closed="both")
-
-
 @fill_doc
 class ContrastEnhancer(ImageTransformer):
     """Enhance the contrast of each image.
@@ -154,14 +148,16 @@ class ContrastEnhancer(ImageTransformer):
     _parameter_constraints = {
         "method": [OneOf(_methods)],
         "clip_limit": [Range(Real, 0, 1, closed="right")],
-        # An int or a pair; _validate_params checks the pair and each size.
+        # scikit-image takes one tile size, or one per image axis.
         "kernel_size": [
             None,
-            InstanceOf(Integral, exclude=(bool, np.bool_), words="an int"),
-            InstanceOf(Iterable, exclude=str, words="a pair of ints"),
+            Range(Integral, 1, None, closed="left", words="an int"),
+            Pair(Range(Integral, 1, None, closed="left"), words="a pair of ints (sizes >= 1)"),
         ],
-        # _validate_params checks each entry and that low < high.
-        "percentiles": [InstanceOf(Iterable, exclude=str, words="a pair (low, high)")],
+        # _validate_params checks that low < high.
+        "percentiles": [
+            Pair(Range(Real, 0, 100, closed="both"), words="a pair (low, high) of numbers in [0, 100]"),
+        ],
         "gamma": [Range(Real, 0, None, closed="neither")],
         "n_jobs": N_JOBS_CONSTRAINT,
     }
@@ -177,18 +173,7 @@ class ContrastEnhancer(ImageTransformer):
 
     def _validate_params(self):
         super()._validate_params()
-        # Constraints take the pairs as a whole; their entries are checked here.
-        constraints = self._parameter_constraints
-        if self.kernel_size is not None:
-            if isinstance(self.kernel_size, Integral):
-                sizes = (self.kernel_size,)
-            else:  # scikit-image takes one size per image axis
-                sizes = pair_entries("kernel_size", self.kernel_size, constraints["kernel_size"])
-            for size in sizes:
-                check_param("kernel_size", size, [_TILE_SIZE])
-        low, high = pair_entries("percentiles", self.percentiles, constraints["percentiles"])
-        for percentile in (low, high):
-            check_param("percentiles", percentile, [_PERCENTILE])
+        low, high = self.percentiles
         if not low < high:
             raise ValueError(f"percentiles must satisfy low < high; got {self.percentiles!r}.")
 

@@ -7,8 +7,6 @@ folder loaded at 128 px and a batch resized to 128 px go through the same
 code.
 """
 
-from numbers import Integral
-
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
@@ -17,6 +15,7 @@ from .._handoff import check_not_handed_off
 from .._imageops import COLORS, check_image_size, convert_color, resize
 from .._validation import (
     BOOLEAN,
+    INT,
     InstanceOf,
     OneOf,
     as_float_images,
@@ -69,7 +68,7 @@ class Resizer(ImageTransformer):
         # The type, worded as the loaders' check words it; _validate_params
         # runs that check for the pair's length and sides.
         "image_size": [
-            InstanceOf(Integral, exclude=(bool, np.bool_), words="an int"),
+            INT,
             InstanceOf((tuple, list, np.ndarray), words="a pair (height, width)"),
         ],
         "anti_aliasing": [BOOLEAN],
@@ -153,8 +152,7 @@ list of arrays
         out = np.empty((len(images),) + size + tuple(channels), dtype=np.float32)
         for i, image in enumerate(images):
             # Only height and width change; channels keep their count.
-            out[i] = resize(as_float_images(image), size, order=1,
-                            anti_aliasing=self.anti_aliasing)
+            out[i] = resize(as_float_images(image), size, anti_aliasing=self.anti_aliasing)
         return out
 
 
