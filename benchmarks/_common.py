@@ -137,16 +137,19 @@ class EpochTimer:
         return _EpochTimer()
 
 
-def busi_folds(y, classes, *, split="group", n_splits=5):
+def busi_folds(y, classes, *, split="group", n_splits=5, repeats=1):
     """The BUSI cross-validation folds every accuracy benchmark uses.
 
     ``split="group"`` (default): ``StratifiedGroupKFold`` on near-duplicate
     groups (:func:`skbcnn.datasets.group_near_duplicates`, computed on the
     images loaded at 64 px so that the folds do not depend on the size a
     benchmark trains at); ``"file"``: the earlier ``StratifiedKFold`` by
-    file, which puts copies of an image on both sides. Returns
-    ``(folds, groups)``: a list of (train, test) index pairs and the group
-    id of each image (``None`` for ``"file"``).
+    file, which puts copies of an image on both sides. ``repeats`` > 1
+    repeats the whole k-fold split with other shuffles (seeds 0, 1, ...):
+    fold ``r * n_splits + k`` is fold ``k`` of repeat ``r``, so the first
+    ``n_splits`` folds are those of the single CV of earlier releases.
+    Returns ``(folds, groups)``: a list of (train, test) index pairs and the
+    group id of each image (``None`` for ``"file"``).
     """
     import numpy as np
     from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
@@ -155,10 +158,80 @@ def busi_folds(y, classes, *, split="group", n_splits=5):
     from skbcnn.datasets import group_near_duplicates, load_busi
 
     if split == "file":
-        return list(StratifiedKFold(n_splits, shuffle=True, random_state=0).split(np.zeros(len(y)), y)), None
+        return [fold for r in range(repeats) for fold in
+                StratifiedKFold(n_splits, shuffle=True, random_state=r).split(np.zeros(len(y)), y)], None
     small, y_small = load_busi(get_data_home() / "busi256", classes=classes, image_size=64, return_X_y=True)
     if not np.array_equal(y_small, y):
         raise RuntimeError("busi_folds: y does not match the BUSI images in load order.")
     groups = group_near_duplicates(small)
-    splitter = StratifiedGroupKFold(n_splits, shuffle=True, random_state=0)
-    return list(splitter.split(small, y, groups)), groups
+    folds = [fold for r in range(repeats) for fold in
+             StratifiedGroupKFold(n_splits, shuffle=True, random_state=r).split(small, y, groups)]
+    return folds, groups
+
+
+def cv_interval(values, test_fraction, confidence=0.95):
+    """Mean and confidence interval of per-fold scores of (repeated) CV.
+
+    The folds share training images, so their scores are correlated and a
+    plain t-interval over them is too narrow. This is the corrected
+    resampled t-interval of Nadeau & Bengio (2003, Machine Learning 52:239),
+    as recommended for repeated k-fold comparisons (Bouckaert & Frank 2004):
+    the variance of the mean is ``(1/J + n_test/n_train) * s**2`` over the
+    J folds. Apply it to paired per-fold *differences* to compare two
+    configurations run on the same folds.
+
+    Returns ``(mean, low, high)``.
+    """
+    import numpy as np
+    from scipy import stats
+
+    values = np.asarray(values, dtype=float)
+    n = len(values)
+    mean = float(values.mean())
+    if n < 2:
+        return mean, float("nan"), float("nan")
+    variance = (1 / n + test_fraction / (1 - test_fraction)) * values.var(ddof=1)
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * np.sqrt(variance))
+    return mean, mean - half, mean + half
+
+
+def classification_scores(y, proba, classes):
+    """Accuracy, balanced accuracy, ROC AUC and benign-vs-malignant AUC.
+
+    ``roc_auc`` is the AUC of the positive class for two classes, else the
+    macro one-vs-rest AUC. ``bm_auc`` is the AUC of malignant against benign
+    with the normal images left out, scored on ``p(malignant) /
+    (p(benign) + p(malignant))``: the easy normal class lifts the macro
+    figure, and benign vs malignant is the question that matters clinically.
+    """
+    import numpy as np
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_score
+
+    pred = proba.argmax(axis=1)
+    two = proba.shape[1] == 2
+    result = {
+        "accuracy": accuracy_score(y, pred),
+        "balanced_accuracy": balanced_accuracy_score(y, pred),
+        "roc_auc": roc_auc_score(y, proba[:, 1]) if two else roc_auc_score(y, proba, multi_class="ovr"),
+    }
+    classes = list(classes)
+    if "benign" in classes and "malignant" in classes:
+        b, m = classes.index("benign"), classes.index("malignant")
+        keep = np.isin(y, [b, m])
+        score = proba[keep, m] / np.maximum(proba[keep, b] + proba[keep, m], 1e-12)
+        result["bm_auc"] = roc_auc_score(y[keep] == m, score)
+    return {key: float(value) for key, value in result.items()}
+
+
+def summarize_folds(rows, test_fraction, keys):
+    """Mean, std and corrected 95 % interval (:func:`cv_interval`) of each key."""
+    import numpy as np
+
+    summary = {}
+    for key in keys:
+        values = [row[key] for row in rows if key in row]
+        if not values:
+            continue
+        mean, low, high = cv_interval(values, test_fraction)
+        summary[key] = {"mean": mean, "std": float(np.std(values)), "ci95": [low, high], "n": len(values)}
+    return summary

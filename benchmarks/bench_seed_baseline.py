@@ -4,11 +4,11 @@ The issue's reference point: "three to four conv/pool blocks, dropout,
 dense, softmax, 128 px, 30 epochs reaches about 0.75 accuracy on BUSI".
 This script trains exactly such a network with nothing but Keras (images
 scaled to [0, 1], no enhancement, no augmentation, no class weights, no
-early stopping) on the 5 folds that ``bench_accuracy.py`` uses (grouped by
+early stopping) on the folds that ``bench_accuracy.py`` uses (3 x 5 folds grouped by
 near-duplicates by default, ``--split file`` for the by-file folds), so the
-tables compare like with like.
+tables compare like with like, fold by fold.
 
-    python benchmarks/bench_seed_baseline.py                 # 5 folds, 3 classes, 128 px
+    python benchmarks/bench_seed_baseline.py                 # 3 x 5 folds, 3 classes, 128 px
     python benchmarks/bench_seed_baseline.py --binary        # benign vs malignant
     python benchmarks/bench_seed_baseline.py --folds 0 --epochs 1   # smoke run
 
@@ -22,12 +22,11 @@ from pathlib import Path
 
 import keras
 import numpy as np
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_score
 
 from skbcnn._config import get_data_home
 from skbcnn.datasets import load_busi
 
-from _common import busi_folds, machine_info
+from _common import busi_folds, classification_scores, machine_info, summarize_folds
 
 
 def seed_cnn(input_shape, n_classes):
@@ -52,17 +51,19 @@ def main():
     parser.add_argument("--binary", action="store_true", help="benign vs malignant only")
     parser.add_argument("--image-size", type=int, default=128)
     parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--folds", type=int, nargs="*", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--repeats", type=int, default=3, help="repeats of the 5-fold CV (other shuffles)")
+    parser.add_argument("--folds", type=int, nargs="*", default=None, help="default: all (r*5+k)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--split", choices=["group", "file"], default="group")
+    parser.add_argument("--name", default=None, help="result file suffix (default: seed_baseline[_binary][_by_file])")
     args = parser.parse_args()
 
     classes = ("benign", "malignant") if args.binary else ("benign", "malignant", "normal")
     X, y = load_busi(get_data_home() / "busi256", classes=classes, image_size=args.image_size, return_X_y=True)
     X = X[..., np.newaxis].astype("float32") / 255.0
-    splits, _ = busi_folds(y, classes, split=args.split)
+    splits, _ = busi_folds(y, classes, split=args.split, repeats=args.repeats)
     rows = []
-    for fold in args.folds:
+    for fold in range(len(splits)) if args.folds is None else args.folds:
         train, test = splits[fold]
         keras.utils.set_random_seed(args.seed)
         model = seed_cnn(X.shape[1:], len(classes))
@@ -71,23 +72,20 @@ def main():
         model.fit(X[train], y[train], epochs=args.epochs, batch_size=32, verbose=0)
         seconds = time.perf_counter() - start
         proba = model.predict(X[test], verbose=0)
-        auc = (roc_auc_score(y[test], proba[:, 1]) if len(classes) == 2
-               else roc_auc_score(y[test], proba, multi_class="ovr"))
-        pred = proba.argmax(axis=1)
-        rows.append({"fold": fold, "accuracy": accuracy_score(y[test], pred),
-                     "balanced_accuracy": balanced_accuracy_score(y[test], pred), "roc_auc": auc,
+        rows.append({"fold": fold, "n_test": len(test), **classification_scores(y[test], proba, classes),
                      "seconds": seconds, "epochs": args.epochs})
         print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in rows[-1].items()}), flush=True)
         keras.backend.clear_session()
 
-    summary = {key: {"mean": float(np.mean([r[key] for r in rows])), "std": float(np.std([r[key] for r in rows]))}
-               for key in ("accuracy", "balanced_accuracy", "roc_auc", "seconds")}
-    print("\nseed baseline: " + ", ".join(f"{k} {v['mean']:.3f} +- {v['std']:.3f}" for k, v in summary.items()))
+    summary = summarize_folds(rows, np.mean([r["n_test"] for r in rows]) / len(y),
+                              ("accuracy", "balanced_accuracy", "roc_auc", "bm_auc", "seconds"))
+    print("\nseed baseline: " + ", ".join(
+        f"{k} {v['mean']:.3f} [{v['ci95'][0]:.3f}, {v['ci95'][1]:.3f}]" for k, v in summary.items()))
     name = "seed_baseline" + ("_binary" if args.binary else "") + ("_by_file" if args.split == "file" else "")
-    out = Path(__file__).parent / "results" / f"accuracy_{name}.json"
+    out = Path(__file__).parent / "results" / f"accuracy_{args.name or name}.json"
     out.write_text(json.dumps({
         "task": name, "image_size": args.image_size, "epochs": args.epochs, "rows": rows, "summary": summary,
-        "split": args.split, "machine": machine_info(),
+        "split": args.split, "repeats": args.repeats, "n_images": len(y), "machine": machine_info(),
     }, indent=1))
 
 
