@@ -642,6 +642,8 @@ def _describe(name, estimator):
                   "history_": estimator.history_}
         if getattr(estimator, "input_range_", None) is not None:
             fitted["input_range_"] = tuple(float(v) for v in estimator.input_range_)
+        if getattr(estimator, "kept_epoch_", None) is not None:
+            fitted["kept_epoch_"] = int(estimator.kept_epoch_)
         step["fitted"] = _encode(fitted, f"a fitted attribute of step {name!r}")
     else:
         step["fitted"] = _encode(_fitted_attributes(estimator), f"a fitted attribute of step {name!r}")
@@ -767,7 +769,7 @@ def _export_members(estimator):
 # ------------------------------------ the pickle-free description: reading
 _MAX_DEPTH = 32  # nesting of skbcnn.json; real descriptions need fewer than 10
 _FITTED_NAME = re.compile(r"^[a-z][a-z0-9_]*_$")
-_CNN_FITTED = {"classes_", "image_shape_", "history_", "input_range_"}
+_CNN_FITTED = {"classes_", "image_shape_", "history_", "input_range_", "kept_epoch_"}
 # Modules a network's config.json may name (Keras' own layers, initialisers,
 # optimisers, ...); "Lambda" layers and serialized Python functions are code.
 _KERAS_MODULES = {
@@ -999,6 +1001,11 @@ def _rebuild(text, keras_file, where, network):
         _attach_network(cnn, model, classes, shape, history, input_range)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{where}: step {name!r} cannot be set up ({type(exc).__name__}: {exc}).") from None
+    kept_epoch = fitted.get("kept_epoch_")  # absent in files from before it was recorded
+    if kept_epoch is not None:
+        if not (isinstance(kept_epoch, int) and not isinstance(kept_epoch, bool) and kept_epoch >= 1):
+            raise ValueError(f"{where}: kept_epoch_ of step {name!r} must be a positive integer.")
+        cnn.kept_epoch_ = kept_epoch
     for _, estimator, attributes in built[:-1]:
         vars(estimator).update(attributes)
     if not description["pipeline"]:

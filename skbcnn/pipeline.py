@@ -29,6 +29,8 @@ from types import MappingProxyType
 import numpy as np
 from sklearn.pipeline import Pipeline
 
+from ._validation import refuse_paths
+
 __all__ = ["FROM_SCRATCH", "LOW_RESOLUTION", "PRETRAINED", "RECIPES", "RECIPE_IMAGE_SIZES",
            "CNNPipeline", "make_cnn_pipeline", "recipe_image_size", "recommended_recipe"]
 
@@ -102,6 +104,13 @@ RECIPE_IMAGE_SIZES = MappingProxyType({"pretrained": 224, "low_resolution": None
 # What recipe="auto" picks for image files: photographs and scans are larger
 # than 64 px, so they are loaded at this recipe's size and then get it.
 _RECIPE_FOR_FILES = "pretrained"
+
+# One line per recipe, for the progress lines of Python and the command line.
+_RECIPE_SUMMARIES = MappingProxyType({
+    "pretrained": "EfficientNet-Lite0 pretrained on ImageNet, fine-tuned",
+    "low_resolution": "skbcnn's wide network from scratch, for small images",
+    "from_scratch": "skbcnn's own network from scratch, with CLAHE and denoising",
+})
 
 # Every parameter some recipe sets: what recipe="auto" decides at fit.
 _RECIPE_KEYS = tuple(sorted({key for recipe in RECIPES.values() for key in recipe}))
@@ -201,11 +210,10 @@ def _closest(name, valid):
     return f" Did you mean {close[0]!r}?" if close else ""
 
 
-def _path_like(X):
-    import os
-
-    return isinstance(X, (str, os.PathLike)) or (
-        isinstance(X, (list, tuple)) and len(X) > 0 and all(isinstance(x, (str, os.PathLike)) for x in X))
+def _grey_as_2d(X):
+    """Images with one channel as ``(n, H, W)``: grey reaches the steps in one layout, whichever was given."""
+    X = np.asarray(X)
+    return X[..., 0] if X.ndim == 4 and X.shape[-1] == 1 else X
 
 
 def _shape_and_color(X):
@@ -354,21 +362,28 @@ class CNNPipeline(Pipeline):
             The fitted pipeline.
         """
         _check_recipe(self.recipe)
-        _refuse_paths(X)
+        refuse_paths(X)
+        X = _grey_as_2d(X)
         recipe = recommended_recipe(np.shape(X)[1:]) if self.recipe == "auto" else self.recipe
         if self.recipe == "auto":
             self._apply_recipe(recipe)
+        if getattr(self.steps[-1][1], "verbose", None) == "status":  # the command line's progress lines
+            import sys
+
+            print(f"Recipe: {recipe} ({_RECIPE_SUMMARIES[recipe]}) for images of {np.shape(X)[1:]}.",
+                  file=sys.stderr, flush=True)
         super().fit(X, y, **params)
         self.recipe_ = recipe
         self.image_size_, self.color_ = _shape_and_color(X)
         return self
 
     def _check_input(self, X):
-        """Refuse paths, and images of another size or colour than in ``fit``."""
-        _refuse_paths(X)
+        """``X`` with grey as ``(n, H, W)``; refuses paths, and images of another size or colour than in ``fit``."""
+        refuse_paths(X)
+        X = _grey_as_2d(X)
         expected = getattr(self, "image_size_", None)
-        if expected is None or np.ndim(X) not in (3, 4):  # not fitted, or the steps' own message
-            return
+        if expected is None or X.ndim not in (3, 4):  # not fitted, or the steps' own message
+            return X
         size, color = _shape_and_color(X)
         if (size, color) != (tuple(expected), self.color_):
             side = expected[0] if expected[0] == expected[1] else tuple(expected)
@@ -377,6 +392,7 @@ class CNNPipeline(Pipeline):
                 f"{size[0]} x {size[1]} {color} images. Load them as in training: "
                 f"load_images(paths, image_size={side!r}, color={self.color_!r}) (load_image_folder and "
                 "load_busi take the same image_size and color).")
+        return X
 
     def predict(self, X, **params):
         """Predict with the fitted pipeline (images as in ``fit``); see ``Pipeline.predict``.
@@ -392,8 +408,7 @@ class CNNPipeline(Pipeline):
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        self._check_input(X)
-        return super().predict(X, **params)
+        return super().predict(self._check_input(X), **params)
 
     def predict_proba(self, X, **params):
         """Class probabilities (images as in ``fit``); see ``Pipeline.predict_proba``.
@@ -409,8 +424,7 @@ class CNNPipeline(Pipeline):
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        self._check_input(X)
-        return super().predict_proba(X, **params)
+        return super().predict_proba(self._check_input(X), **params)
 
     def score(self, X, y=None, sample_weight=None, **params):
         """Accuracy on images ``X`` (as in ``fit``); see ``Pipeline.score``.
@@ -430,16 +444,7 @@ class CNNPipeline(Pipeline):
         -------
         score : float
         """
-        self._check_input(X)
-        return super().score(X, y, sample_weight=sample_weight, **params)
-
-
-def _refuse_paths(X):
-    if _path_like(X):
-        raise ValueError(
-            "X is a path (or a list of paths); the pipeline takes images as an array. Load them first: "
-            "skbcnn.datasets.load_image_folder(path) for a folder of class folders (load_busi for BUSI), "
-            "skbcnn.datasets.load_images(paths) for image files to predict.")
+        return super().score(self._check_input(X), y, sample_weight=sample_weight, **params)
 
 
 def make_cnn_pipeline(recipe="auto", *, memory=None, verbose=False, **params):
