@@ -351,7 +351,9 @@ def _model_info(model, path=None):
         defaults = {k: _param_value(v) for k, v in reference.get_params(deep=True).items()} if same_steps else {}
     except Exception:  # noqa: BLE001 - only used to shorten the listing
         defaults = {}
-    changed = {k: v for k, v in parameters.items() if k not in defaults or defaults[k] != v}
+    # fixed_params only says which of them were set by hand: the values below show it
+    changed = {k: v for k, v in parameters.items()
+               if k != "fixed_params" and (k not in defaults or defaults[k] != v)}
     return {
         "model_file": None if path is None else str(path),
         "file_size_bytes": Path(path).stat().st_size if path is not None and Path(path).is_file() else None,

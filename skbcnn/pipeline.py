@@ -29,7 +29,7 @@ from types import MappingProxyType
 import numpy as np
 from sklearn.pipeline import Pipeline
 
-from ._validation import refuse_paths
+from ._validation import check_images
 
 __all__ = ["FROM_SCRATCH", "LOW_RESOLUTION", "PRETRAINED", "RECIPES", "RECIPE_IMAGE_SIZES",
            "CNNPipeline", "make_cnn_pipeline", "recipe_image_size", "recommended_recipe"]
@@ -210,9 +210,9 @@ def _closest(name, valid):
     return f" Did you mean {close[0]!r}?" if close else ""
 
 
-def _grey_as_2d(X):
-    """Images with one channel as ``(n, H, W)``: grey reaches the steps in one layout, whichever was given."""
-    X = np.asarray(X)
+def _checked_images(X):
+    """``X`` checked as every step checks it, grey as ``(n, H, W)`` (the steps then see one layout)."""
+    X = check_images(X)  # paths, NaN, mixed sizes: the same one-line messages as the steps'
     return X[..., 0] if X.ndim == 4 and X.shape[-1] == 1 else X
 
 
@@ -362,8 +362,7 @@ class CNNPipeline(Pipeline):
             The fitted pipeline.
         """
         _check_recipe(self.recipe)
-        refuse_paths(X)
-        X = _grey_as_2d(X)
+        X = _checked_images(X)
         recipe = recommended_recipe(np.shape(X)[1:]) if self.recipe == "auto" else self.recipe
         if self.recipe == "auto":
             self._apply_recipe(recipe)
@@ -379,10 +378,9 @@ class CNNPipeline(Pipeline):
 
     def _check_input(self, X):
         """``X`` with grey as ``(n, H, W)``; refuses paths, and images of another size or colour than in ``fit``."""
-        refuse_paths(X)
-        X = _grey_as_2d(X)
+        X = _checked_images(X)
         expected = getattr(self, "image_size_", None)
-        if expected is None or X.ndim not in (3, 4):  # not fitted, or the steps' own message
+        if expected is None:  # not fitted: the steps say so
             return X
         size, color = _shape_and_color(X)
         if (size, color) != (tuple(expected), self.color_):
