@@ -115,7 +115,7 @@ def _resolve_recipe(args):
     """The recipe of --recipe, or for ``auto`` the one recommended for the
     images DATA will give (known before they are loaded)."""
     from .datasets import native_image_size
-    from .pipeline import recommended_recipe
+    from .pipeline import recipe_image_size, recommended_recipe
 
     if args.recipe != "auto":
         return args.recipe
@@ -124,8 +124,10 @@ def _resolve_recipe(args):
     size = args.image_size
     if size is None:
         size = native_image_size(args.data, split=args.split)
-    # folders (no size of their own) are loaded at the pretrained recipe's size
-    return recommended_recipe((size, size)) if size is not None else "pretrained"
+    if size is None:  # folders (no size of their own) load at the size "auto" gives image files
+        size = recipe_image_size("auto")
+    # the function make_cnn_pipeline().fit uses on the loaded images
+    return recommended_recipe((size, size))
 
 
 def _recipe_image_size(args, recipe):

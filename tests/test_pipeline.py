@@ -162,6 +162,8 @@ def test_python_and_the_command_line_predict_the_same_files(tmp_path, capsys):
     np.testing.assert_allclose(model.predict_proba(images.images), [cli[f] for f in images.filenames], atol=1e-5)
     with pytest.raises(ValueError, match=r"load_images\(paths, image_size=224, color='grey'\)"):
         model.predict(load_images(files, image_size=128).images)
+    assert main(["info", str(path), "--format", "json"]) == 0  # trained in Python: the recipe fit chose
+    assert json.loads(capsys.readouterr().out)["recipe"] == "from_scratch"
 
 
 def test_fit_shows_the_status_line_and_keeps_the_best_epoch(capsys, tmp_path):
