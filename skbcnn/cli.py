@@ -108,9 +108,6 @@ def parse_param(text):
         return key, value
 
 
-from .pipeline import _RECIPE_SUMMARIES  # noqa: E402 - one wording for Python and the command line
-
-
 def _resolve_recipe(args):
     """The recipe of --recipe, or for ``auto`` the one recommended for the
     images DATA will give (known before they are loaded)."""
@@ -223,6 +220,8 @@ def _pipeline(args, **extra):
 
 
 def _log_recipe(args, pipeline):
+    from .pipeline import _RECIPE_SUMMARIES  # one wording for Python and the command line
+
     recipe = args.resolved_recipe
     backbone = pipeline.get_params()["cnn__backbone"]
     _log(args, f"Recipe: {recipe} ({_RECIPE_SUMMARIES[recipe]}"
@@ -486,7 +485,7 @@ def _demo(args):
     from . import make_cnn_pipeline
     from .datasets import make_synthetic_ultrasound
     from .evaluation import evaluate, format_report
-    from .pipeline import recommended_recipe
+    from .pipeline import _RECIPE_SUMMARIES, recommended_recipe
 
     _log(args, f"Generating {args.n_samples} synthetic ultrasound images ({args.image_size} px)...")
     data = make_synthetic_ultrasound(

@@ -1,5 +1,6 @@
 """The default end-to-end pipeline and its recipes: enhancement, denoising,
-normalisation, augmentation and the CNN, as a plain scikit-learn ``Pipeline``.
+normalisation, augmentation and the CNN, as a scikit-learn ``Pipeline``
+(:class:`CNNPipeline`, which picks its recipe at ``fit``).
 
 A *recipe* is a named set of pipeline parameters for one kind of image
 (how each was chosen, and what it scores: :doc:`/benchmarks`):
