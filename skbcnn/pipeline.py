@@ -255,7 +255,8 @@ class CNNPipeline(Pipeline):
         Recipe parameters chosen by the user (``make_cnn_pipeline``'s
         ``**params`` and later ``set_params`` calls add them here): the
         recipe never changes them. A value set directly on a step (not
-        through the pipeline) is not listed and may be replaced at ``fit``.
+        through the pipeline) is kept too, unless it is one some recipe
+        gives that parameter.
     transform_input, memory, verbose
         As in :class:`sklearn.pipeline.Pipeline`.
 
@@ -339,10 +340,16 @@ class CNNPipeline(Pipeline):
                     f"are <step>__<name> with steps {', '.join(steps)} (pipe.get_params() lists them).")
 
     def _apply_recipe(self, recipe):
-        """Set ``recipe``'s parameters on the steps, except ``fixed_params`` and missing steps."""
+        """Set ``recipe``'s parameters on the steps, except the user's and those of missing steps.
+
+        The user's: ``fixed_params``, and values no recipe gives (set
+        directly on a step, e.g. ``pipe["cnn"].set_params(epochs=3)``).
+        """
         present = self.get_params(deep=True)
+        known = [_recipe_values(name) for name in RECIPES]
         values = {key: value for key, value in _recipe_values(recipe).items()
-                  if key in present and key not in self.fixed_params}
+                  if key in present and key not in self.fixed_params
+                  and any(type(v[key]) is type(present[key]) and v[key] == present[key] for v in known)}
         Pipeline.set_params(self, **values)
 
     def fit(self, X, y=None, **params):

@@ -78,6 +78,13 @@ def test_explicit_parameters_win_over_the_recipe_chosen_at_fit(no_training):
     assert params["cnn__learning_rate"] == PRETRAINED["cnn__learning_rate"]
 
 
+def test_values_set_directly_on_a_step_are_kept(no_training):
+    pipe = make_cnn_pipeline()
+    pipe["cnn"].set_params(epochs=3)  # not through the pipeline: no recipe gives 3 epochs
+    pipe.fit(np.zeros((4, 28, 28), np.uint8), [0, 1, 0, 1])
+    assert pipe[-1].epochs == 3 and pipe[-1].conv_filters == LOW_RESOLUTION["cnn__conv_filters"]
+
+
 def test_named_recipes_keep_their_parameters(no_training):
     pipe = make_cnn_pipeline("from_scratch").fit(np.zeros((4, 28, 28), np.uint8), [0, 1, 0, 1])
     assert pipe.recipe_ == "from_scratch" and pipe.get_params()["enhance__method"] == "clahe"
