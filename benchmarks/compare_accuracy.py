@@ -31,6 +31,7 @@ def load(name):
 
 
 def interval_text(mean, low, high):
+    low, high = max(low, 0.0), min(high, 1.0)  # scores live in [0, 1]
     return f"{mean:.3f} [{low:.3f}, {high:.3f}]" if np.isfinite(low) else f"{mean:.3f}"
 
 
