@@ -167,7 +167,8 @@ def _groups(args, data):
             groups.append(match.group("group") if "group" in regex.groupindex else match.group(0))
         groups = np.asarray(groups)
     _log(args, f"Groups ({args.groups}): {len(np.unique(groups))} for {len(groups)} images; "
-               "the validation hold-out (and CV folds) keep each group on one side.")
+               + ("the confidence intervals resample whole groups." if args.command == "evaluate" else
+                  "the validation hold-out (and CV folds) keep each group on one side."))
     return groups
 
 
@@ -569,19 +570,39 @@ def _evaluate(args):
 
     from .evaluation import format_report
 
+    from .evaluation import check_class
+
     model = _load_model(args.model)
     if args.verbose:
         _log(args, _model_summary(model, args.model))
+    # options naming a class or a resample count are checked before any image is loaded
+    if args.positive_class is not None:
+        args.positive_class = check_class(args.positive_class, model.classes_, "--positive-class")
+    if args.n_resamples < 0:
+        raise CLIError(f"--n-resamples must be 0 (no intervals) or more; got {args.n_resamples}.")
+    _check_groups_pattern(args)
     options = _shape_options(model)
     if getattr(args, "color", None) is None:
         args.color = options.get("color", "grey")
     data = _load(args, image_size=options.get("image_size"))
     _log(args, f"Evaluating on {_describe(data)}...")
+    args.group_ids = _groups(args, data)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         _evaluate_loaded(args, model, data, format_report)
     _print_warnings(args, caught)
     return 0
+
+
+def _check_groups_pattern(args):
+    """--groups as a regular expression must compile (checked before loading)."""
+    import re
+
+    if args.groups not in (None, "near-duplicates", "breakhis"):
+        try:
+            re.compile(args.groups)
+        except re.error as exc:
+            raise CLIError(f"--groups {args.groups!r} is not a valid regular expression ({exc}).") from None
 
 
 def _print_warnings(args, caught):
@@ -607,7 +628,8 @@ def _evaluate_loaded(args, model, data, format_report):
         provenance = {"model_file": str(args.model), "data_source": _data_source(args, data),
                       "command": getattr(args, "command_line", None)}
         paths = write_report(model, data.images, data.labels, args.out, positive_class=args.positive_class,
-                             masks=data.masks, provenance=provenance)
+                             masks=data.masks, provenance=provenance, groups=args.group_ids,
+                             filenames=data.filenames, n_resamples=args.n_resamples)
         report = json.loads(paths["metrics_json"].read_text(encoding="utf-8"))
         report = {k: (float("nan") if v is None else v) for k, v in report.items()}
         print(format_report(report))
@@ -618,7 +640,8 @@ def _evaluate_loaded(args, model, data, format_report):
     else:
         from .evaluation import evaluate
 
-        print(format_report(evaluate(model, data.images, data.labels, positive_class=args.positive_class)))
+        print(format_report(evaluate(model, data.images, data.labels, positive_class=args.positive_class,
+                                     groups=args.group_ids, n_resamples=args.n_resamples)))
 
 
 def _predict(args):
@@ -718,6 +741,12 @@ def _search(args):
                       for value in values]
             clone(pipeline).set_params(**{key: g[key][0]})
     scoring = _split_list(args.scoring)
+    from sklearn.metrics import get_scorer_names
+
+    unknown = [name for name in scoring if name not in get_scorer_names()]
+    if unknown:  # else GridSearchCV would record NaN scores with a warning
+        raise CLIError(f"--scoring: unknown scorer(s) {', '.join(unknown)}; pass scikit-learn scorer names "
+                       "such as accuracy, balanced_accuracy, roc_auc_ovr (sklearn.metrics.get_scorer_names()).")
     refit = args.refit or scoring[0]
     if refit not in scoring:
         raise CLIError(f"--refit {refit!r} must be one of the --scoring metrics {scoring}.")
@@ -946,7 +975,15 @@ def build_parser():
     evaluate.add_argument("data", metavar="DATA", help=_DATA_HELP)
     evaluate.add_argument("--out", metavar="DIR", default=None, help="report folder")
     evaluate.add_argument("--positive-class", default=None,
-                          help="class whose sensitivity/specificity is reported (default: malignant)")
+                          help="class whose sensitivity/specificity is reported (default: malignant); "
+                               "must be a class of the model")
+    evaluate.add_argument("--groups", default=None, metavar="HOW",
+                          help="resample whole groups for the confidence intervals: 'near-duplicates', "
+                               "'breakhis' or a regular expression over file names (as for train); "
+                               "default: each image on its own")
+    evaluate.add_argument("--n-resamples", type=int, default=1000, metavar="N",
+                          help="bootstrap resamples of the 95 %% confidence intervals (default 1000, fixed "
+                               "seed; 0: no intervals)")
     _add_data_options(evaluate, image_size=False, n_samples=200, random_state=1, split="test",
                       seed_help="seed of the images generated for DATA=synthetic")
     _add_verbosity(evaluate, "evaluate")

@@ -125,7 +125,9 @@ def evaluate(estimator, X, y, *, positive_class=None, groups=None, n_resamples=1
     else:
         positive_class = check_class(positive_class, classes)
     n_resamples = _check_bootstrap(n_resamples, confidence_level, groups, len(y))
-    proba = np.asarray(estimator.predict_proba(X), dtype=float).reshape(len(y), -1)
+    proba = np.asarray(estimator.predict_proba(X)).reshape(len(y), -1)
+    if proba.dtype.kind != "f":
+        proba = proba.astype(float)  # keep float32: scikit-learn checks the sums at that dtype's precision
     y_pred = classes[np.argmax(proba, axis=1)]
     onehot = (y[:, None] == classes[None, :]).astype(float)
     present = onehot.sum(axis=0) > 0

@@ -480,3 +480,69 @@ def test_search_keeps_groups_in_one_fold(tmp_path, capsys):
                          "--groups", "(?P<group>[0-9])$", "--out", tmp_path / "search", "-q")
     assert code == 0, err
     assert (tmp_path / "search" / "best_model.skbcnn").is_file()
+
+
+def test_unknown_positive_class_is_an_error(model_file, capsys):
+    # issue #23: "--positive-class cancer" printed "sensitivity nan" with exit status 0
+    code, out, err = run(capsys, "evaluate", model_file, "synthetic", "--n-samples", "20",
+                         "--positive-class", "cancer")
+    assert code == 2 and out == ""
+    assert err == ("skbcnn evaluate: error: --positive-class 'cancer' is not a class of the model; "
+                   "pass one of: benign, malignant, normal.\n")
+    code, out, err = run(capsys, "evaluate", model_file, "synthetic", "--n-samples", "20", "-q",
+                         "--positive-class", "benign", "--n-resamples", "0")
+    assert code == 0, err
+    assert "(class benign)" in out and "[low, high]" not in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--n-resamples", "-1"], "--n-resamples must be 0 (no intervals) or more; got -1."),
+    (["--groups", "(unclosed"], "--groups '(unclosed' is not a valid regular expression"),
+])
+def test_evaluate_option_errors(model_file, capsys, argv, message):
+    code, out, err = run(capsys, "evaluate", model_file, "/no/such/folder", *argv)
+    assert code == 2 and out == ""  # checked before the (missing) data are loaded
+    assert err.startswith("skbcnn evaluate: error: ") and message in err and err.count("\n") == 1
+
+
+def test_search_rejects_unknown_scorers_before_loading(tmp_path, capsys):
+    grid = tmp_path / "grid.json"
+    grid.write_text('{"cnn__learning_rate": [0.001]}')
+    code, out, err = run(capsys, "search", "/no/such/folder", "--grid", grid, "--scoring", "accuracy,sensitivity")
+    assert code == 2 and out == ""
+    assert err.startswith("skbcnn search: error: --scoring: unknown scorer(s) sensitivity; pass scikit-learn "
+                          "scorer names") and err.count("\n") == 1
+
+
+def test_evaluate_intervals_groups_and_predictions(model_file, image_folder, tmp_path, capsys):
+    out_dir = tmp_path / "report"
+    # the first digit of each file name as its group: 0.png..9.png, 10.png and 11.png share "1"
+    code, out, err = run(capsys, "evaluate", model_file, image_folder, "--groups", r"^\d",
+                         "--n-resamples", "200", "--out", out_dir)
+    assert code == 0, err
+    assert "Groups (^\\d): 10 for 12 images; the confidence intervals resample whole groups." in err
+    assert "[low, high]: 95 % intervals, percentile bootstrap of 200 resamples over 10 groups (seed 0)" in out
+    assert "benign-malignant   " in out
+    metrics = json.loads((out_dir / "metrics.json").read_text())
+    assert metrics["bootstrap"] == {"unit": "group", "n_units": 10, "n_resamples": 200, "confidence_level": 0.95,
+                                    "method": "percentile", "random_state": 0}
+    low, high = metrics["intervals"]["accuracy"]
+    assert low <= metrics["accuracy"] <= high
+    assert "benign_malignant_auc" in metrics and "benign_malignant_auc" in metrics["intervals"]
+    assert set(metrics["intervals"]["per_class"]["recall"]) == {"benign", "malignant", "normal"}
+    page = (out_dir / "report.html").read_text(encoding="utf-8")
+    assert "percentile bootstrap of 200 resamples over 10 groups (whole groups drawn)" in page
+    assert "ROC AUC, benign vs malignant (normal images left out)" in page
+    assert f"{metrics['accuracy']:.3f} <span class=\"note\">[{low:.3f}, {high:.3f}]</span>" in page
+    # predictions.csv: one row per image, every class probability, the group
+    rows = list(csv.DictReader(open(out_dir / "predictions.csv", encoding="utf-8")))
+    assert list(rows[0]) == ["file", "true_class", "predicted_class", "proba_benign", "proba_malignant",
+                             "proba_normal", "group"]
+    assert len(rows) == 12
+    names = {row["file"].split("/")[-1]: row for row in rows}
+    assert names["11.png"]["group"] == "1" and names["3.png"]["group"] == "3"
+    assert all(row["true_class"] == row["file"].split("/")[-2] for row in rows)
+    assert all(abs(sum(float(row[f"proba_{c}"]) for c in ("benign", "malignant", "normal")) - 1) < 1e-4
+               for row in rows)
+    assert all(row["predicted_class"] == max(("benign", "malignant", "normal"),
+                                             key=lambda c: float(row[f"proba_{c}"])) for row in rows)

@@ -192,7 +192,7 @@ def test_write_report_without_a_cnn(tmp_path):
         data.images, data.target_names[data.target]
     )
     paths = write_report(model, data.images, data.target, tmp_path / "r", class_names=data.target_names)
-    assert set(paths) == {"metrics_json", "metrics_csv", "confusion_matrix", "roc_curves",
+    assert set(paths) == {"metrics_json", "metrics_csv", "predictions_csv", "confusion_matrix", "roc_curves",
                           "reliability", "samples", "html"}
     for key in ("confusion_matrix", "roc_curves", "reliability", "samples"):
         assert_png_not_blank(paths[key])
