@@ -322,7 +322,7 @@ def _shape_options(model):
 def _model_info(model, path=None):
     """What ``skbcnn info`` reports about a fitted model, as plain JSON values."""
     from ._steps import final_step
-    from .report import _param_value, build_provenance
+    from .report import _param_value, build_provenance, model_card
 
     provenance = build_provenance(model, model_file=path)
     final = final_step(model)
@@ -362,6 +362,7 @@ def _model_info(model, path=None):
         if defaults else None,
         "changed_parameters": changed,
         "parameters": parameters,
+        "model_card": model_card(model),
     }
 
 
@@ -415,6 +416,12 @@ def _model_summary(model, path=None, info=None):
         if "best_val_loss" in history:
             text += f"; best val_loss {history['best_val_loss']:.3f} at epoch {history['best_epoch']}"
         add("training", text)
+    card = info.get("model_card")
+    if card:  # the model card: what the model is for and what it cannot tell
+        add("intended use", card["intended_use"])
+        add("protocol", " ".join(card["evaluation_protocol"]))
+        for label, items in (("limitations", card["limitations"]), ("cite", card["citations"])):
+            lines += [f"{label if i == 0 else '':<16} - {text}" for i, text in enumerate(items)]
     changed = info["changed_parameters"]
     if info["parameters_compared_to"]:
         lines.append(f"parameters       {len(changed)} differ from {info['parameters_compared_to']}"
@@ -570,14 +577,14 @@ def _evaluate(args):
 
     from .evaluation import format_report
 
-    from .evaluation import check_class
+    from .evaluation import _check_class
 
     model = _load_model(args.model)
     if args.verbose:
         _log(args, _model_summary(model, args.model))
     # options naming a class or a resample count are checked before any image is loaded
     if args.positive_class is not None:
-        args.positive_class = check_class(args.positive_class, model.classes_, "--positive-class")
+        args.positive_class = _check_class(args.positive_class, model.classes_, "--positive-class")
     if args.n_resamples < 0:
         raise CLIError(f"--n-resamples must be 0 (no intervals) or more; got {args.n_resamples}.")
     _check_groups_pattern(args)

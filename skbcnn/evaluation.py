@@ -8,7 +8,7 @@ from sklearn import metrics
 __all__ = ["evaluate", "format_report"]
 
 
-def check_class(value, classes, option="positive_class"):
+def _check_class(value, classes, option="positive_class"):
     """The class of ``classes`` that ``value`` names (equal, or equal as text).
 
     Raises a one-line ``ValueError`` listing the classes when ``value``
@@ -23,7 +23,7 @@ def check_class(value, classes, option="positive_class"):
     )
 
 
-def benign_malignant_pair(classes):
+def _benign_malignant_pair(classes):
     """Column indices ``(benign, malignant)`` when a model with more than two
     classes has both (BUSI's three classes), else None."""
     names = [str(c) for c in classes]
@@ -123,7 +123,7 @@ def evaluate(estimator, X, y, *, positive_class=None, groups=None, n_resamples=1
         names = [str(c) for c in classes]
         positive_class = classes[names.index("malignant")] if "malignant" in names else classes[-1]
     else:
-        positive_class = check_class(positive_class, classes)
+        positive_class = _check_class(positive_class, classes)
     n_resamples = _check_bootstrap(n_resamples, confidence_level, groups, len(y))
     proba = np.asarray(estimator.predict_proba(X)).reshape(len(y), -1)
     if proba.dtype.kind != "f":
@@ -158,7 +158,7 @@ def evaluate(estimator, X, y, *, positive_class=None, groups=None, n_resamples=1
         )
     for message in messages:
         warnings.warn(message, UserWarning, stacklevel=2)
-    pair = benign_malignant_pair(classes)
+    pair = _benign_malignant_pair(classes)
     extra = {}
     if pair is not None:
         extra["benign_malignant_auc"] = _benign_malignant_auc(y, proba, classes, pair)

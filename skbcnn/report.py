@@ -17,10 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ._model_card import model_card
 from ._steps import final_step
 from .persistence import library_versions, sha256_of_file
 
-__all__ = ["write_report", "build_provenance"]
+__all__ = ["write_report", "build_provenance", "model_card"]
 
 # distribution names whose versions are recorded (the first installed of each tuple)
 _LIBRARIES = {
@@ -237,6 +238,19 @@ def _interval(bounds):
     return f' <span class="note">[{_fmt(bounds[0])}, {_fmt(bounds[1])}]</span>'
 
 
+def _model_card_html(card):
+    if not card:
+        return ""
+    rows = [("intended use", [card["intended_use"]]), ("training data", [card["training_data"]]),
+            ("evaluation protocol", card["evaluation_protocol"]), ("known limitations", card["limitations"]),
+            ("cite", card["citations"])]
+    table = "".join(
+        f"<tr><td>{html.escape(k)}</td><td style=\"text-align: left\">"
+        + "<br>".join(html.escape(v) for v in values) + "</td></tr>" for k, values in rows
+    )
+    return f"<h2>Model card</h2>\n<table>{table}</table>\n"
+
+
 def _html(metrics, figures, title, extra_rows):
     ci = metrics.get("intervals") or {}
     rows = [
@@ -305,6 +319,7 @@ def _html(metrics, figures, title, extra_rows):
 <table>{matrix}</table>
 <h2>Figures</h2>
 {"".join(images)}
+{_model_card_html(metrics.get("model_card"))}
 {_provenance_html(metrics.get("provenance"))}
 <p class="note">Written by skbcnn. The figures are embedded; the PNG files beside
 this page are the same images. Metrics: metrics.json, metrics.csv.</p>
@@ -444,6 +459,7 @@ def write_report(estimator, X, y, out_dir, *, class_names=None, positive_class=N
                 ]
 
     metrics["provenance"] = build_provenance(estimator, n_images=len(X), **(provenance or {}))
+    metrics["model_card"] = model_card(estimator, bootstrap=metrics.get("bootstrap"))
     paths = {}
     paths["metrics_json"] = out / "metrics.json"
     paths["metrics_json"].write_text(json.dumps(_jsonable(metrics), indent=2) + "\n", encoding="utf-8")
