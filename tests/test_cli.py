@@ -272,6 +272,9 @@ def test_demo_writes_a_report(tmp_path, capsys):
                          "--out", tmp_path)
     assert code == 0, err
     assert "Held-out evaluation" in out
+    # the demo's report carries intervals (issue #23)
+    assert "[low, high]: 95 % intervals, percentile bootstrap of 1000 resamples over 10 images" in out
+    assert "percentile bootstrap of 1000 resamples" in (tmp_path / "report.html").read_text(encoding="utf-8")
     # progress as in train: one status line per epoch on stderr
     epochs = [line for line in err.splitlines() if line.startswith("epoch ")]
     assert len(epochs) == 1 and epochs[0].startswith("epoch 1/1  loss ") and " val_loss " in epochs[0], err
