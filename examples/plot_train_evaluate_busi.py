@@ -31,9 +31,11 @@ from skbcnn import make_cnn_pipeline, plots
 from skbcnn._config import get_data_home
 from skbcnn.datasets import group_near_duplicates, load_busi, make_synthetic_ultrasound
 from skbcnn.evaluation import evaluate, format_report
+from skbcnn.pipeline import recipe_image_size
 
 QUICK = os.environ.get("SKBCNN_QUICK") == "1"
-size = 64 if QUICK else 224  # the pretrained recipe's size
+# the loaders' default: the size the default recipe trains image files at (224 px)
+size = 64 if QUICK else recipe_image_size()
 
 busi = get_data_home() / "busi256"
 if busi.is_dir():
@@ -66,7 +68,8 @@ pipe = make_cnn_pipeline(**params)
 start = time.perf_counter()
 pipe.fit(X_train, y_train, cnn__groups=groups[train])
 epochs = len(pipe[-1].history_["loss"])
-print(f"trained {epochs} epochs in {time.perf_counter() - start:.0f} s")
+print(f"recipe {pipe.recipe_}: trained {epochs} epochs in {time.perf_counter() - start:.0f} s, "
+      f"kept the weights of epoch {pipe[-1].kept_epoch_}")
 
 # %%
 # Metrics on the held-out images

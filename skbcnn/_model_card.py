@@ -97,8 +97,9 @@ def model_card(estimator, *, bootstrap=None):
         else:
             protocol.append("Evaluation: confidence intervals resample images one by one (no groups given): "
                             "with near-duplicates or several images per patient they are too narrow.")
-    shape = (training or {}).get("image_shape")
-    size = f" ({shape[0]} x {shape[1]} px)" if shape and len(shape) >= 2 else ""
+    # the size trained at: recorded by the command line, or kept by make_cnn_pipeline's pipeline
+    shape = (training or {}).get("image_shape") or getattr(estimator, "image_size_", None)
+    size = f" ({shape[0]} x {shape[1]} px)" if shape is not None and len(shape) >= 2 else ""
     limitations = [
         f"Images are resized to one square size{size}: the aspect ratio is not kept, and detail finer "
         "than a pixel at that size is lost.",

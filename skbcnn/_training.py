@@ -284,6 +284,11 @@ def lr_callbacks(lr_schedule, *, learning_rate, epochs, patience, validating):
     return []
 
 
+# Fewer validation images of a class than this and the hold-out's scores are
+# noise (6 images of 3 classes: val_accuracy moves in steps of 0.17).
+_FEWEST_PER_CLASS = 5
+
+
 def _stratified_holdout(X, y, sample_weight, fraction, rng, groups=None):
     """Split off a stratified validation set (``None`` when too few images).
 
@@ -317,6 +322,14 @@ def _stratified_holdout(X, y, sample_weight, fraction, rng, groups=None):
                 "more images.", UserWarning, stacklevel=6)
             return X, y, sample_weight, None
         idx_train, idx_val = splits[0]
+    counts = np.bincount(labels[idx_val].astype(int))
+    if counts[counts > 0].min() < _FEWEST_PER_CLASS:
+        # stacklevel: through train and scikeras' fit, to CNNClassifier.fit
+        warnings.warn(
+            f"The validation hold-out has only {len(idx_val)} images ({counts[counts > 0].min()} in its smallest "
+            f"class, fewer than {_FEWEST_PER_CLASS}): its val_loss, which picks the epoch kept by early "
+            "stopping, is mostly noise. Train on more images, or raise validation_split "
+            f"(now {fraction:g}), or set early_stopping=False.", UserWarning, stacklevel=6)
     validation = (X[idx_val], y[idx_val])
     weights = None if sample_weight is None else sample_weight[idx_train]
     return X[idx_train], y[idx_train], weights, validation
@@ -371,6 +384,10 @@ def train(model, X, y, sample_weight, *, epochs, initial_epoch, batch_size, call
     -------
     history : dict of list
         Keras' per-epoch history of this call.
+    kept_epoch : int
+        The epoch (1-based, counted from the first fit) whose weights the
+        model holds: early stopping's best ``val_loss`` (Keras restores it
+        at the end of training), else the last epoch.
     """
     callbacks = list(callbacks) + [_StopWhenLossIsNotFinite()]
     rng = np.random.default_rng(seed)
@@ -380,10 +397,10 @@ def train(model, X, y, sample_weight, *, epochs, initial_epoch, batch_size, call
         X, y, sample_weight, validation_data = _stratified_holdout(
             X, y, sample_weight, validation_split, rng, groups
         )
+    stopper = None
     if validation_data is not None and early_stopping:
-        callbacks.append(
-            keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
-        )
+        stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
+        callbacks.append(stopper)
     callbacks.extend(lr_callbacks(
         lr_schedule, learning_rate=learning_rate, epochs=schedule_epochs, patience=patience,
         validating=validation_data is not None,
@@ -400,7 +417,9 @@ def train(model, X, y, sample_weight, *, epochs, initial_epoch, batch_size, call
             **data, epochs=initial_epoch + epochs, initial_epoch=initial_epoch,
             validation_data=validation_data, callbacks=callbacks, verbose=verbose, **fit_args,
         )
-    return hist.history
+    if stopper is not None and stopper.best_weights is not None:
+        return hist.history, stopper.best_epoch + 1
+    return hist.history, initial_epoch + len(hist.history.get("loss", []))
 
 
 # -------------------------------------------------------------- predict

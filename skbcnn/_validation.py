@@ -12,6 +12,7 @@ Images are numpy arrays of shape ``(n_samples, height, width)`` (grey) or
 input: callers that need to write get a fresh array.
 """
 
+import os
 from numbers import Integral
 
 import numpy as np
@@ -37,6 +38,27 @@ __all__ = [
     "validate_params",
     "param_error",
 ]
+
+
+def refuse_paths(X, *, name="X"):
+    """Refuse a path or a list of paths given where images are expected, naming the loaders.
+
+    Examples
+    --------
+    >>> from skbcnn._validation import refuse_paths
+    >>> refuse_paths("data/busi")
+    Traceback (most recent call last):
+    ...
+    ValueError: X is a path (or a list of paths), not images. Load them first: ...
+    """
+    paths = isinstance(X, (str, os.PathLike)) or (
+        isinstance(X, (list, tuple, np.ndarray)) and len(X) > 0
+        and all(isinstance(x, (str, os.PathLike)) for x in X))
+    if paths:
+        raise ValueError(
+            f"{name} is a path (or a list of paths), not images. Load them first: "
+            "skbcnn.datasets.load_image_folder(path) for a folder of class folders (load_busi for BUSI), "
+            "skbcnn.datasets.load_images(paths) for image files to predict.")
 
 
 def check_images(X, *, name="X", allow_nan=False):
@@ -67,6 +89,7 @@ def check_images(X, *, name="X", allow_nan=False):
     """
     if hasattr(X, "tocsr") or type(X).__module__.startswith("scipy.sparse"):
         raise TypeError(f"{name} is a sparse matrix; images must be a dense array.")
+    refuse_paths(X, name=name)
     if isinstance(X, (list, tuple)):
         if len(X) == 0:
             raise ValueError(f"{name} contains no images (got an empty list).")

@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import fill_doc
 from ._handoff import unwrap
+from ._progress import EpochProgress
 from ._training import check_finite_history, configure_tensorflow, train, tta_views
 from ._validation import (
     BOOLEAN,
@@ -82,6 +83,15 @@ _NETWORK = {name: argument.default for name, argument in inspect.signature(build
             if argument.kind is argument.KEYWORD_ONLY and name not in _SET_BY_THE_CLASSIFIER}
 
 
+# Arguments of skbcnn's own network that a pretrained backbone has no use for.
+_CONV_ONLY = tuple(name for name in _NETWORK if name not in inspect.signature(build_pretrained_cnn).parameters)
+
+
+def _plain(value):
+    """A parameter value comparable with ``==`` (sequences of ints as tuples)."""
+    return _int_tuple(value) if isinstance(value, (Integral, list, tuple, np.ndarray)) else value
+
+
 @fill_doc
 class CNNClassifier(KerasClassifier):
     """Convolutional neural network classifier for images, scikit-learn style.
@@ -102,7 +112,9 @@ class CNNClassifier(KerasClassifier):
         Transfer learning: the name of an ImageNet-pretrained network (one of
         :data:`skbcnn.models.BACKBONES`) whose convolutional part replaces
         the convolution blocks; the head (``dense_units``, ``dropout``,
-        ``activation``) stays. ``"efficientnet_lite0"`` (the pipeline's
+        ``activation``) stays. The convolution parameters (``conv_filters``
+        to ``global_pooling``) are then ignored: ``fit`` warns when one is
+        set. ``"efficientnet_lite0"`` (the pipeline's
         default recipe), ``"efficientnet_lite1"`` and ``"efficientnet_lite2"``
         get their weights from pip packages and work offline;
         ``"efficientnetv2_b0"``, ``"mobilenet_v3_small"`` and
@@ -181,8 +193,11 @@ class CNNClassifier(KerasClassifier):
         augmentation. With an int on CPU, two fits give identical
         predictions. Seeding goes through ``keras.utils.set_random_seed``,
         which also seeds Python's, NumPy's and TensorFlow's global generators.
-    verbose : int, default=0
-        0 silent, 1 a progress bar per epoch, 2 one line per epoch.
+    verbose : int or "status", default=0
+        0 silent; 1 Keras' progress bar per epoch, 2 Keras' line per epoch
+        (on stdout); ``"status"`` the command line's status line per epoch
+        on stderr (``epoch 3/15  loss ...  val_loss ...  [time left]``;
+        with ``make_cnn_pipeline``, also the recipe chosen).
     callbacks : list of keras.callbacks.Callback, optional
         Extra Keras callbacks (``callbacks__<name>`` routing as in scikeras).
     **kwargs
@@ -201,6 +216,10 @@ class CNNClassifier(KerasClassifier):
         The trained network.
     history_ : dict of list
         Per-epoch ``loss``, metrics and ``val_`` counterparts.
+    kept_epoch_ : int
+        The epoch (1-based) whose weights the network holds: with early
+        stopping the one of the lowest ``val_loss`` (restored at the end),
+        else the last one. Its scores are ``history_[key][kept_epoch_ - 1]``.
     image_shape_ : tuple of int
         ``(H, W, C)`` of the training images.
     input_range_ : tuple of float
@@ -479,6 +498,17 @@ class CNNClassifier(KerasClassifier):
         )
         return model
 
+    def _warn_ignored_by_backbone(self):
+        """Warn about convolution parameters set away from their defaults: a backbone ignores them."""
+        changed = [f"{name}={getattr(self, name)!r}" for name in _CONV_ONLY
+                   if _plain(getattr(self, name)) != _plain(_NETWORK[name])]
+        if changed:
+            warnings.warn(
+                f"{', '.join(changed)} ignored: backbone={self.backbone!r} replaces skbcnn's convolution "
+                "blocks (dense_units, dropout and activation shape its head). Set backbone=None (recipe "
+                "'from_scratch') to train skbcnn's own network, or tune what changes this one: "
+                "learning_rate, epochs, dense_units, dropout.", UserWarning, stacklevel=3)
+
     def _builder_arguments(self, builder):
         """This classifier's parameters for the arguments of ``builder``.
 
@@ -547,6 +577,8 @@ class CNNClassifier(KerasClassifier):
         X = check_images(X)
         if self.model is None and self.backbone is None:
             _check_depth(X.shape[1:3], _int_tuple(self.conv_filters))
+        if self.model is None and self.backbone is not None:
+            self._warn_ignored_by_backbone()
         if y is None:
             raise ValueError("CNNClassifier requires y to be passed, but the target y is None.")
         y = np.asarray(y)
@@ -631,13 +663,15 @@ class CNNClassifier(KerasClassifier):
         # model, so a warm-start fit would silently keep the callbacks of the
         # first fit; build them from the current parameters every time.
         self._initialize_callbacks()
-        history = train(
+        status = self.verbose == "status"  # skbcnn's status line instead of Keras' output
+        history, self.kept_epoch_ = train(
             self.model_, X, y, sample_weight, epochs=epochs, initial_epoch=initial_epoch,
-            batch_size=batch_size, callbacks=self._fit_callbacks, seed=self._seed,
+            batch_size=batch_size, callbacks=[*self._fit_callbacks, *([EpochProgress()] if status else [])],
+            seed=self._seed,
             validation_split=self.validation_split, early_stopping=self.early_stopping,
             patience=self.patience, lr_schedule=self.lr_schedule, learning_rate=self.learning_rate,
             schedule_epochs=self.epochs, augmenter=getattr(self, "_augmenter", None),
-            groups=getattr(self, "_groups", None), verbose=self.verbose, **fit_args,
+            groups=getattr(self, "_groups", None), verbose=0 if status else self.verbose, **fit_args,
         )
         if not warm_start or not hasattr(self, "history_") or initial_epoch == 0:
             self.history_ = {}
@@ -658,6 +692,8 @@ class CNNClassifier(KerasClassifier):
         check_is_fitted(self, "model_")
         X = check_images(X)
         self._warn_if_out_of_range(X)
+        if self.verbose == "status":  # a status line is for training; Keras' predict takes an int
+            kwargs.setdefault("verbose", 0)
         views = tta_views(X) if self.tta else [X]
         proba = np.mean([super(CNNClassifier, self).predict_proba(v, **kwargs) for v in views], axis=0)
         # scikeras' target encoder squeezes a single image's row away

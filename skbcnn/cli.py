@@ -108,18 +108,11 @@ def parse_param(text):
         return key, value
 
 
-_RECIPE_SUMMARIES = {
-    "pretrained": "EfficientNet-Lite0 pretrained on ImageNet, fine-tuned",
-    "low_resolution": "skbcnn's wide network from scratch, for small images",
-    "from_scratch": "skbcnn's own network from scratch, with CLAHE and denoising",
-}
-
-
 def _resolve_recipe(args):
     """The recipe of --recipe, or for ``auto`` the one recommended for the
     images DATA will give (known before they are loaded)."""
     from .datasets import native_image_size
-    from .pipeline import recommended_recipe
+    from .pipeline import recipe_image_size, recommended_recipe
 
     if args.recipe != "auto":
         return args.recipe
@@ -128,20 +121,22 @@ def _resolve_recipe(args):
     size = args.image_size
     if size is None:
         size = native_image_size(args.data, split=args.split)
-    # folders (no size of their own) are loaded at the pretrained recipe's size
-    return recommended_recipe((size, size)) if size is not None else "pretrained"
+    if size is None:  # folders (no size of their own) load at the size "auto" gives image files
+        size = recipe_image_size("auto")
+    # the function make_cnn_pipeline().fit uses on the loaded images
+    return recommended_recipe((size, size))
 
 
 def _recipe_image_size(args, recipe):
     """--image-size, or the recipe's size for image folders (None: the loader's default)."""
-    from .pipeline import RECIPE_IMAGE_SIZES
+    from .pipeline import recipe_image_size
 
     if args.image_size is not None:
         return args.image_size
     source = str(args.data).lower()
     if source == "synthetic" or source.endswith(".npz"):
         return None  # their own size (load_dataset says why an .npz file is unreadable)
-    return RECIPE_IMAGE_SIZES[recipe]
+    return recipe_image_size(recipe)
 
 
 def _groups(args, data):
@@ -206,10 +201,12 @@ def _pipeline(args, **extra):
     pipeline = make_cnn_pipeline(recipe)
     unknown = [k for k in params if not _is_valid_param(pipeline, k)]
     if unknown:
+        from .pipeline import _closest
+
         steps = ", ".join(name for name, _ in pipeline.steps)
         raise CLIError(
-            f"unknown pipeline parameter(s) {unknown}; parameters are <step>__<name> with steps "
-            f"{steps} (e.g. cnn__learning_rate, augment__rotation)."
+            f"unknown pipeline parameter(s) {unknown};{_closest(unknown[0], list(pipeline.get_params()))} "
+            f"Parameters are <step>__<name> with steps {steps} (e.g. cnn__learning_rate, augment__rotation)."
         )
     # each --param read in its parameter's type ("16,32" -> (16, 32)) and checked
     # on its own, so that the error names it; then all together, before any data is loaded
@@ -224,6 +221,8 @@ def _pipeline(args, **extra):
 
 
 def _log_recipe(args, pipeline):
+    from .pipeline import _RECIPE_SUMMARIES  # one wording for Python and the command line
+
     recipe = args.resolved_recipe
     backbone = pipeline.get_params()["cnn__backbone"]
     _log(args, f"Recipe: {recipe} ({_RECIPE_SUMMARIES[recipe]}"
@@ -298,8 +297,12 @@ def _model_image_shape(model):
     """``(H, W, C)`` the model expects, or None when any size is accepted."""
     from ._steps import split_final_step
 
-    # A pipeline's first step (its Resizer) fixes the size before the
-    # classifier's own input shape does.
+    # make_cnn_pipeline's pipeline records the size and colour it was
+    # trained at; otherwise a first step (a Resizer) fixes the size before
+    # the classifier's own input shape does.
+    size = getattr(model, "image_size_", None)
+    if size is not None:
+        return (*size, 3) if getattr(model, "color_", "grey") == "rgb" else tuple(size)
     preprocessing, final = split_final_step(model)
     candidates = [] if preprocessing is None else [preprocessing[0]]
     candidates.append(final)
@@ -330,13 +333,15 @@ def _model_info(model, path=None):
     history = getattr(final, "history_", None) or {}
     summary = None
     if history.get("loss"):
+        kept = _kept_epoch(final)
         summary = {"epochs_run": len(history["loss"]), "max_epochs": getattr(final, "epochs", None),
+                   "kept_epoch": kept, "kept": {k: v[kept - 1] for k, v in history.items() if len(v) >= kept},
                    "final": {k: v[-1] for k, v in history.items() if v}}
         if history.get("val_loss"):
             best = min(range(len(history["val_loss"])), key=history["val_loss"].__getitem__)
             summary.update(best_val_loss=history["val_loss"][best], best_epoch=best + 1)
     parameters = provenance["model_parameters"] or {}
-    recipe = (provenance["training"] or {}).get("recipe")
+    recipe = (provenance["training"] or {}).get("recipe") or getattr(model, "recipe_", None)
     try:
         from . import make_cnn_pipeline
         from .pipeline import RECIPES
@@ -348,7 +353,9 @@ def _model_info(model, path=None):
         defaults = {k: _param_value(v) for k, v in reference.get_params(deep=True).items()} if same_steps else {}
     except Exception:  # noqa: BLE001 - only used to shorten the listing
         defaults = {}
-    changed = {k: v for k, v in parameters.items() if k not in defaults or defaults[k] != v}
+    # fixed_params only says which of them were set by hand: the values below show it
+    changed = {k: v for k, v in parameters.items()
+               if k != "fixed_params" and (k not in defaults or defaults[k] != v)}
     return {
         "model_file": None if path is None else str(path),
         "file_size_bytes": Path(path).stat().st_size if path is not None and Path(path).is_file() else None,
@@ -357,6 +364,7 @@ def _model_info(model, path=None):
         "classes": [c.item() if hasattr(c, "item") else c for c in model.classes_],
         "image_shape": None if shape is None else [int(s) for s in shape] + ([1] if len(shape) == 2 else []),
         "training": provenance["training"],
+        "recipe": recipe,
         "history": summary,
         "parameters_compared_to": (f"make_cnn_pipeline({recipe!r})" if recipe else "make_cnn_pipeline()")
         if defaults else None,
@@ -400,21 +408,21 @@ def _model_summary(model, path=None, info=None):
         add("trained on", f"{training.get('data_source')}: {training.get('n_images')} images"
             + (f" ({counts})" if counts else "") + (f", {training['created']}" if training.get("created") else ""))
         versions = training.get("versions") or {}
-        add("recipe", training.get("recipe"))
         add("groups", training.get("groups"))
         add("trained with", ", ".join(f"{k} {v}" for k, v in versions.items() if v))
         add("command", training.get("command"))
     else:
         add("trained on", "not recorded in the model file")
+    add("recipe", info.get("recipe"))
     history = info["history"]
     if history:
         final = history["final"]
+        kept = history["kept"]
         text = (f"{history['epochs_run']} epochs"
                 + (f" (at most {history['max_epochs']})" if history.get("max_epochs") else "")
                 + (f", {training['fit_time_s']} s" if training and training.get("fit_time_s") is not None else "")
-                + "; final " + ", ".join(f"{k} {final[k]:.3f}" for k in _metric_order(final)))
-        if "best_val_loss" in history:
-            text += f"; best val_loss {history['best_val_loss']:.3f} at epoch {history['best_epoch']}"
+                + f"; weights of epoch {history['kept_epoch']}: "
+                + ", ".join(f"{k} {kept[k]:.3f}" for k in _metric_order(kept)))
         add("training", text)
     card = info.get("model_card")
     if card:  # the model card: what the model is for and what it cannot tell
@@ -433,6 +441,42 @@ def _model_summary(model, path=None, info=None):
     return "\n".join(lines)
 
 
+def _writable_folder(path, where):
+    """Refuse ``path`` (a folder to write in, existing or to be created) when it cannot be one; ``where`` names the option."""
+    import os
+
+    existing = Path(path)
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise CLIError(f"{where}: {existing} is a file, not a folder; choose another place.")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise CLIError(f"{where}: cannot write in {existing} (permission denied); choose another place.")
+
+
+def _check_out_file(text, force, option="--out"):
+    """``--out MODEL`` checked before any data is loaded: a file name, in a writable place, new unless --force."""
+    path = Path(text)
+    if str(text).endswith(("/", "\\")) or path.is_dir():
+        raise CLIError(f"{option} {text} is a folder; give the model file's name, e.g. "
+                       f"{path / 'model.skbcnn'}.")
+    _writable_folder(path.parent, f"{option} {text}")
+    if path.exists() and not force:
+        raise CLIError(f"{option} {text} already exists; pass --force to overwrite it, or choose another name.")
+
+
+def _check_out_folder(text, force, written, option="--out"):
+    """``--out DIR`` checked before anything is loaded: a folder, writable, without ``written`` files unless --force."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise CLIError(f"{option} {text} is a file; give a folder for the report (it is created if needed).")
+    _writable_folder(path, f"{option} {text}")
+    present = [name for name in written if (path / name).exists()]
+    if present and not force:
+        raise CLIError(f"{option} {text} already holds {', '.join(present)}; pass --force to overwrite them, "
+                       "or choose another folder.")
+
+
 def _save_model(estimator, path):
     from .persistence import save
 
@@ -449,7 +493,7 @@ def _demo(args):
     from . import make_cnn_pipeline
     from .datasets import make_synthetic_ultrasound
     from .evaluation import evaluate, format_report
-    from .pipeline import recommended_recipe
+    from .pipeline import _RECIPE_SUMMARIES, recommended_recipe
 
     _log(args, f"Generating {args.n_samples} synthetic ultrasound images ({args.image_size} px)...")
     data = make_synthetic_ultrasound(
@@ -499,6 +543,7 @@ def _demo(args):
 
 
 def _train(args):
+    _check_out_file(args.out, args.force)  # before minutes of training, not after
     pipeline = _pipeline(args)  # parameters are checked before the images are loaded
     data, groups = _load_training_data(args, pipeline)
     _log(args, f"Training on {len(data.images)} images (up to {pipeline.get_params()['cnn__epochs']} epochs, "
@@ -537,13 +582,31 @@ def _fit_with_progress(args, pipeline, X, y, **fit_params):
     return time.perf_counter() - start
 
 
+def _kept_epoch(cnn):
+    """The epoch whose weights ``cnn`` holds (models saved before kept_epoch_: the best val_loss, else the last)."""
+    kept = getattr(cnn, "kept_epoch_", None)
+    if kept is not None:
+        return int(kept)
+    history = getattr(cnn, "history_", None) or {}
+    if history.get("val_loss") and getattr(cnn, "early_stopping", False):
+        return 1 + min(range(len(history["val_loss"])), key=history["val_loss"].__getitem__)
+    return len(history.get("loss", []))
+
+
+def _kept_scores(cnn):
+    """``{metric: value}`` of the kept epoch, loss first, then the other metrics and their val_ ones."""
+    history, kept = cnn.history_, _kept_epoch(cnn)
+    scores = {k: v[kept - 1] for k, v in history.items() if len(v) >= kept}
+    return {k: float(scores[k]) for k in _metric_order(scores)}
+
+
 def _trained_message(pipeline, seconds):
     from ._cli_support import format_duration
 
-    history = pipeline[-1].history_
-    return (f"Trained in {format_duration(seconds)} ({len(history['loss'])} epochs; "
-            f"final loss {history['loss'][-1]:.3f}"
-            + (f", val_loss {history['val_loss'][-1]:.3f}" if history.get("val_loss") else "") + ").")
+    cnn = pipeline[-1]
+    scores = _kept_scores(cnn)
+    return (f"Trained in {format_duration(seconds)} ({len(cnn.history_['loss'])} epochs; kept the weights of "
+            f"epoch {_kept_epoch(cnn)}: " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()) + ").")
 
 
 def _training_info(args, source, kind, labels, image_shape, pipeline, seconds):
@@ -565,7 +628,9 @@ def _training_info(args, source, kind, labels, image_shape, pipeline, seconds):
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "fit_time_s": round(float(seconds), 1),
         "epochs_run": len(history.get("loss", [])),
-        "recipe": getattr(args, "resolved_recipe", None),
+        "kept_epoch": _kept_epoch(pipeline[-1]),
+        "kept_scores": _kept_scores(pipeline[-1]),
+        "recipe": getattr(pipeline, "recipe_", None) or getattr(args, "resolved_recipe", None),
         "groups": getattr(args, "groups", None),
         "command": getattr(args, "command_line", None),
         "versions": build_provenance()["versions"],
@@ -575,10 +640,10 @@ def _training_info(args, source, kind, labels, image_shape, pipeline, seconds):
 def _evaluate(args):
     import warnings
 
-    from .evaluation import format_report
+    from .evaluation import _check_class, format_report
 
-    from .evaluation import _check_class
-
+    if args.out:
+        _check_out_folder(args.out, args.force, _REPORT_FILES)
     model = _load_model(args.model)
     if args.verbose:
         _log(args, _model_summary(model, args.model))
@@ -599,6 +664,10 @@ def _evaluate(args):
         _evaluate_loaded(args, model, data, format_report)
     _print_warnings(args, caught)
     return 0
+
+
+# the files of write_report that --force allows evaluate to overwrite
+_REPORT_FILES = ("metrics.json", "metrics.csv", "predictions.csv", "report.html")
 
 
 def _check_groups_pattern(args):
@@ -736,6 +805,7 @@ def _search(args):
 
     from .model_selection import format_cv_results, write_cv_results_csv
 
+    _check_out_folder(args.out, True, ())  # a folder that can be written, before any fit
     grid = _read_grid(args.grid)
     pipeline = _pipeline(args)
     grids = grid if isinstance(grid, list) else [grid]
@@ -849,8 +919,8 @@ def _add_data_options(parser, *, image_size=True, n_samples=600, random_state=0,
     if image_size:
         group.add_argument("--image-size", type=int, default=None,
                            help="resize images to this side in pixels (default: 64 for synthetic, "
-                                "the file's size for .npz, for folders the recipe's: 224 pretrained, "
-                                "128 otherwise)")
+                                "the file's size for .npz, for folders the recipe's "
+                                "(skbcnn.pipeline.RECIPE_IMAGE_SIZES): 224 pretrained, 128 from_scratch)")
         group.add_argument("--color", choices=("grey", "rgb"), default="grey",
                            help="load images as grey (default) or RGB")
     group.add_argument("--classes", default=None, help="comma-separated classes to use (default: all)")
@@ -888,8 +958,9 @@ def _add_training_options(parser):
                             "'group', else the whole match)")
     group.add_argument("--param", action="append", metavar="KEY=VALUE", default=[],
                        help="pipeline parameter, repeatable: cnn__learning_rate=0.0005, "
-                            "cnn__conv_filters=[16,32], augment__rotation=10 (values read as JSON, "
-                            "else as text)")
+                            "cnn__dense_units=[64], augment__rotation=10 (values read as JSON, else as "
+                            "text); skbcnn's own network's cnn__conv_filters=[16,32] needs --recipe "
+                            "from_scratch or low_resolution (a backbone ignores it)")
 
 
 def _add_fit_options(parser, command, seed_help):
@@ -916,9 +987,11 @@ _COMMANDS = {
                 "the exit status 2 (the other files are still predicted)."),
     "search": ("grid-search pipeline parameters with cross-validation",
                "GridSearchCV over make_cnn_pipeline() with the grid of a JSON or TOML file "
-               '(e.g. {"cnn__learning_rate": [0.001, 0.0003], "cnn__conv_filters": [[16, 32], [32, 64]]}, '
-               "or a list of such dicts; in TOML a table or [[grid]] tables). Writes DIR/cv_results.csv "
-               "and DIR/best_model.skbcnn."),
+               '(e.g. {"cnn__learning_rate": [0.0002, 0.0001], "cnn__dropout": [0.2, 0.4]}, '
+               "or a list of such dicts; in TOML a table or [[grid]] tables). Search parameters that change "
+               "the recipe's network: a pretrained backbone ignores cnn__conv_filters and the other "
+               "convolution parameters of skbcnn's own network (use --recipe from_scratch to search "
+               "those). Writes DIR/cv_results.csv and DIR/best_model.skbcnn."),
     "info": ("describe a saved model: classes, image size, training, parameters",
              "Print what MODEL is: its file, classes, image size and colour, the data it was trained on "
              "and when, the library versions it was trained with, a summary of its training history and "
@@ -972,7 +1045,9 @@ def build_parser():
 
     train = _add_command(commands, "train", _train)
     train.add_argument("data", metavar="DATA", help=_DATA_HELP)
-    train.add_argument("--out", metavar="MODEL", required=True, help="model file to write (e.g. model.skbcnn)")
+    train.add_argument("--out", metavar="MODEL", required=True,
+                       help="model file to write (e.g. model.skbcnn); checked before the data are loaded")
+    train.add_argument("--force", action="store_true", help="overwrite MODEL if it exists")
     _add_fit_options(train, "train", seed_help="seed for synthetic data, weight initialisation, augmentation "
                                                "and the validation split")
 
@@ -981,6 +1056,7 @@ def build_parser():
     evaluate.add_argument("model", metavar="MODEL", help="model file written by 'skbcnn train' or skbcnn.save")
     evaluate.add_argument("data", metavar="DATA", help=_DATA_HELP)
     evaluate.add_argument("--out", metavar="DIR", default=None, help="report folder")
+    evaluate.add_argument("--force", action="store_true", help="overwrite the report files in DIR")
     evaluate.add_argument("--positive-class", default=None,
                           help="class whose sensitivity/specificity is reported (default: malignant); "
                                "must be a class of the model")

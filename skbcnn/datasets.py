@@ -290,12 +290,21 @@ def _check_folder(path, what):
     return path
 
 
+def _loading_size(image_size):
+    """``image_size``, with ``"auto"`` read as the size the default recipe trains image files at."""
+    if isinstance(image_size, str) and image_size == "auto":
+        from .pipeline import recipe_image_size
+
+        return recipe_image_size("auto")
+    return image_size
+
+
 # --------------------------------------------------------------- loaders
 def load_image_folder(
     path,
     *,
     classes=None,
-    image_size=128,
+    image_size="auto",
     color="grey",
     group_pattern=None,
     extensions=IMAGE_EXTENSIONS,
@@ -319,8 +328,11 @@ def load_image_folder(
     classes : sequence of str, default=None
         Class folders to load, in the order of ``target_names``. ``None``
         loads every sub-folder, sorted by name.
-    image_size : int, (height, width) or None, default=128
-        Common size the images are resized to (anti-aliased). ``None`` keeps
+    image_size : int, (height, width), "auto" or None, default="auto"
+        Common size the images are resized to (anti-aliased). ``"auto"``:
+        224 px, the size ``make_cnn_pipeline()`` and ``skbcnn train`` train
+        image files at (:func:`skbcnn.pipeline.recipe_image_size`; pass
+        ``recipe_image_size("from_scratch")`` for that recipe). ``None`` keeps
         the files' sizes, which must then all be equal.
     color : {"grey", "rgb"}, default="grey"
         ``"grey"`` gives ``(n, H, W)`` images, ``"rgb"`` ``(n, H, W, 3)``.
@@ -377,7 +389,7 @@ def load_image_folder(
     ((6, 32, 32), [0, 0, 0, 1, 1, 1], ['benign', 'malignant'])
     """
     root = _check_folder(path, "load_image_folder")
-    size = check_image_size(image_size, allow_none=True)
+    size = check_image_size(_loading_size(image_size), allow_none=True)
     check_param("color", color, _COLOR)
     check_param("on_error", on_error, _ON_ERROR)
     extensions = _check_extensions(extensions)
@@ -452,7 +464,7 @@ def _expand_paths(paths, extensions):
     return files, problems
 
 
-def load_images(paths, *, image_size=128, color="grey", on_error="raise", extensions=IMAGE_EXTENSIONS,
+def load_images(paths, *, image_size="auto", color="grey", on_error="raise", extensions=IMAGE_EXTENSIONS,
                 n_jobs=None, verbose=False):
     """Load unlabelled image files, e.g. to predict their classes.
 
@@ -462,8 +474,13 @@ def load_images(paths, *, image_size=128, color="grey", on_error="raise", extens
         Image files and folders. A folder is searched recursively for image
         files (``extensions``; BUSI mask files and hidden files are left
         out); a file named explicitly is read whatever its extension.
-    image_size : int or (height, width), default=128
-        Common size the images are resized to (anti-aliased).
+    image_size : int, (height, width) or "auto", default="auto"
+        Common size the images are resized to (anti-aliased): that of the
+        model's training images (a fitted ``make_cnn_pipeline()`` records
+        it in ``image_size_`` and ``color_`` and names both when they
+        differ). ``"auto"``: 224 px, the size ``make_cnn_pipeline()`` and
+        ``skbcnn train`` train image files at
+        (:func:`skbcnn.pipeline.recipe_image_size`).
     color : {"grey", "rgb"}, default="grey"
         ``"grey"`` gives ``(n, H, W)`` images, ``"rgb"`` ``(n, H, W, 3)``.
     on_error : {"raise", "skip"}, default="raise"
@@ -511,10 +528,10 @@ def load_images(paths, *, image_size=128, color="grey", on_error="raise", extens
                         extensions=extensions, n_jobs=n_jobs, verbose=verbose)
 
 
-def _load_images(paths, *, image_size=128, color="grey", on_error="raise", extensions=IMAGE_EXTENSIONS,
+def _load_images(paths, *, image_size="auto", color="grey", on_error="raise", extensions=IMAGE_EXTENSIONS,
                  n_jobs=None, verbose=False, warn=True):
     """:func:`load_images`; ``warn=False`` skips without a warning (the caller reports ``skipped``)."""
-    size = check_image_size(image_size)
+    size = check_image_size(_loading_size(image_size))
     check_param("color", color, _COLOR)
     check_param("on_error", on_error, _ON_ERROR)
     extensions = _check_extensions(extensions)
@@ -592,7 +609,7 @@ def load_busi(
     path,
     *,
     classes=("benign", "malignant", "normal"),
-    image_size=128,
+    image_size="auto",
     color="grey",
     return_masks=False,
     on_error="raise",
@@ -618,8 +635,10 @@ def load_busi(
         ``Dataset_BUSI_with_GT`` or the folder that contains it.
     classes : sequence of str, default=("benign", "malignant", "normal")
         Classes to load; ``("benign", "malignant")`` is the binary task.
-    image_size : int, (height, width) or None, default=128
-        Common size the images are resized to.
+    image_size : int, (height, width), "auto" or None, default="auto"
+        Common size the images are resized to. ``"auto"``: 224 px, the size
+        ``make_cnn_pipeline()`` and ``skbcnn train`` train image files at
+        (:func:`skbcnn.pipeline.recipe_image_size`).
     color : {"grey", "rgb"}, default="grey"
         Output colour.
     return_masks : bool, default=False
@@ -647,7 +666,7 @@ def load_busi(
     >>> from skbcnn.datasets import load_busi
     >>> data = load_busi("path/to/Dataset_BUSI_with_GT")  # doctest: +SKIP
     >>> data.images.shape, data.target_names.tolist()  # doctest: +SKIP
-    ((780, 128, 128), ['benign', 'malignant', 'normal'])
+    ((780, 224, 224), ['benign', 'malignant', 'normal'])
     """
     root = _busi_root(path)
     missing = [c for c in classes if not (root / c).is_dir()]
@@ -805,10 +824,10 @@ def load_medmnist(path=None, *, split="train", image_size=None, color="grey", re
 
 
 # ------------------------------------------------------------ any source
-# Side load_dataset gives each kind of source when image_size is None: the
-# generator's default for "synthetic", a size every folder image is brought
-# to (a MedMNIST file keeps its own size).
-_DEFAULT_SIDES = {"synthetic": 64, "busi": 128, "folder": 128}
+# Side load_dataset gives "synthetic" when image_size is None: the
+# generator's default (a MedMNIST file keeps its own size, folders get
+# _loading_size("auto")).
+_SYNTHETIC_SIDE = 64
 
 _SOURCES = "a folder of class folders, a BUSI folder, a MedMNIST .npz file or 'synthetic'"
 
@@ -858,7 +877,8 @@ def native_image_size(source, *, split="train"):
 
     ``load_dataset(source, split=split)`` keeps this size when
     ``image_size`` is None. Folders have none: their files come in any size
-    and are resized (to 128 px unless told otherwise).
+    and are resized (to :func:`skbcnn.pipeline.recipe_image_size`, 224 px,
+    unless told otherwise).
 
     Parameters
     ----------
@@ -882,7 +902,7 @@ def native_image_size(source, *, split="train"):
     (64, None)
     """
     if _is_synthetic(source):
-        return _DEFAULT_SIDES["synthetic"]
+        return _SYNTHETIC_SIDE
     if str(source).lower().endswith(".npz"):
         return _npz_image_side(source, split)
     return None
@@ -914,7 +934,9 @@ def load_dataset(source, *, image_size=None, classes=None, color="grey", split="
         (:func:`load_image_folder`).
     image_size : int, (height, width) or None, default=None
         Common image size; ``None``: 64 for ``synthetic``, the file's size
-        for ``.npz`` (see :func:`native_image_size`), 128 for folders.
+        for ``.npz`` (see :func:`native_image_size`), for folders the size
+        ``make_cnn_pipeline()`` trains image files at (224,
+        :func:`skbcnn.pipeline.recipe_image_size`).
     classes : sequence of str, optional
         Classes to load (all by default).
     color : {"grey", "rgb"}, default="grey"
@@ -959,7 +981,7 @@ def load_dataset(source, *, image_size=None, classes=None, color="grey", split="
     """
     if _is_synthetic(source):
         kwargs = {} if classes is None else {"classes": classes}
-        size = _DEFAULT_SIDES["synthetic"] if image_size is None else image_size
+        size = _SYNTHETIC_SIDE if image_size is None else image_size
         data = make_synthetic_ultrasound(n_samples, image_size=size, random_state=random_state, **kwargs)
         if color == "rgb":
             data.images = convert_color(data.images, "rgb")
@@ -973,7 +995,7 @@ def load_dataset(source, *, image_size=None, classes=None, color="grey", split="
         data = load_medmnist(path, split=split, image_size=image_size, color=color)
         return _labelled(data if classes is None else _select_classes(data, classes), "medmnist", None)
     kind = "busi" if _is_busi(path) else "folder"
-    kwargs = dict(image_size=_DEFAULT_SIDES[kind] if image_size is None else image_size, color=color,
+    kwargs = dict(image_size=_loading_size("auto") if image_size is None else image_size, color=color,
                   on_error=on_error)
     if kind == "folder":
         return _labelled(load_image_folder(path, classes=classes, **kwargs), kind, None)

@@ -97,6 +97,9 @@ ALLOWED_CLASSES = {
     "skbcnn.classifier.CNNClassifier",
 }
 _CNN = "skbcnn.classifier.CNNClassifier"
+# make_cnn_pipeline's Pipeline subclass, saved with its recipe and input contract
+_CNN_PIPELINE = "skbcnn.pipeline.CNNPipeline"
+_CNN_PIPELINE_FITTED = ("recipe_", "image_size_", "color_")
 
 
 class VersionMismatchWarning(UserWarning):
@@ -639,6 +642,8 @@ def _describe(name, estimator):
                   "history_": estimator.history_}
         if getattr(estimator, "input_range_", None) is not None:
             fitted["input_range_"] = tuple(float(v) for v in estimator.input_range_)
+        if getattr(estimator, "kept_epoch_", None) is not None:
+            fitted["kept_epoch_"] = int(estimator.kept_epoch_)
         step["fitted"] = _encode(fitted, f"a fitted attribute of step {name!r}")
     else:
         step["fitted"] = _encode(_fitted_attributes(estimator), f"a fitted attribute of step {name!r}")
@@ -734,6 +739,12 @@ def _description(estimator):
         # how the model was trained (data, recipe, command), set by the CLI
         "training_info": _encode(getattr(estimator, "training_info_", None), "training_info_"),
     }
+    if _class_path(estimator) == _CNN_PIPELINE:
+        # make_cnn_pipeline's: its recipe and the input contract it recorded at fit
+        description["cnn_pipeline"] = _encode({
+            "params": {"recipe": estimator.recipe, "fixed_params": tuple(estimator.fixed_params)},
+            "fitted": {key: getattr(estimator, key) for key in _CNN_PIPELINE_FITTED if hasattr(estimator, key)},
+        }, "a parameter of the pipeline")
     return description, cnn.model_
 
 
@@ -758,7 +769,7 @@ def _export_members(estimator):
 # ------------------------------------ the pickle-free description: reading
 _MAX_DEPTH = 32  # nesting of skbcnn.json; real descriptions need fewer than 10
 _FITTED_NAME = re.compile(r"^[a-z][a-z0-9_]*_$")
-_CNN_FITTED = {"classes_", "image_shape_", "history_", "input_range_"}
+_CNN_FITTED = {"classes_", "image_shape_", "history_", "input_range_", "kept_epoch_"}
 # Modules a network's config.json may name (Keras' own layers, initialisers,
 # optimisers, ...); "Lambda" layers and serialized Python functions are code.
 _KERAS_MODULES = {
@@ -952,8 +963,6 @@ def _rebuild(text, keras_file, where, network):
 
     ``where`` and ``network`` name the two parts in error messages.
     """
-    from sklearn.pipeline import Pipeline
-
     try:
         description = _loads_json(text, "the file")
     except ValueError as exc:
@@ -992,14 +1001,47 @@ def _rebuild(text, keras_file, where, network):
         _attach_network(cnn, model, classes, shape, history, input_range)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{where}: step {name!r} cannot be set up ({type(exc).__name__}: {exc}).") from None
+    kept_epoch = fitted.get("kept_epoch_")  # absent in files from before it was recorded
+    if kept_epoch is not None:
+        if not (isinstance(kept_epoch, int) and not isinstance(kept_epoch, bool) and kept_epoch >= 1):
+            raise ValueError(f"{where}: kept_epoch_ of step {name!r} must be a positive integer.")
+        cnn.kept_epoch_ = kept_epoch
     for _, estimator, attributes in built[:-1]:
         vars(estimator).update(attributes)
     if not description["pipeline"]:
         return cnn
-    pipeline = Pipeline([(n, estimator) for n, estimator, _ in built])
+    pipeline = _rebuild_pipeline([(n, estimator) for n, estimator, _ in built], description, where)
     training_info = _decode_checked(description.get("training_info"), where)
     if isinstance(training_info, dict):
         pipeline.training_info_ = training_info
+    return pipeline
+
+
+def _rebuild_pipeline(steps, description, where):
+    """A plain ``Pipeline``, or the ``CNNPipeline`` (recipe, input contract) that was saved."""
+    from sklearn.pipeline import Pipeline
+
+    saved = description.get("cnn_pipeline")
+    if saved is None:  # a user's own pipeline, or a file from before CNNPipeline
+        return Pipeline(steps)
+    from .pipeline import RECIPES, CNNPipeline
+
+    saved = _decode_checked(saved, f"{where}: is not a valid description: cnn_pipeline")
+    params = saved.get("params") if isinstance(saved, dict) else None
+    fitted = saved.get("fitted") if isinstance(saved, dict) else None
+    valid = (isinstance(params, dict) and isinstance(fitted, dict)
+             and (params.get("recipe") == "auto" or params.get("recipe") in RECIPES)
+             and isinstance(params.get("fixed_params"), tuple)
+             and all(isinstance(k, str) for k in params["fixed_params"])
+             and set(fitted) <= set(_CNN_PIPELINE_FITTED)
+             and fitted.get("recipe_", "pretrained") in RECIPES
+             and fitted.get("color_", "grey") in ("grey", "rgb"))
+    size = fitted.get("image_size_") if valid else None
+    if not valid or (size is not None and not (isinstance(size, tuple) and len(size) == 2 and all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size))):
+        raise ValueError(f"{where}: is not a valid description (cnn_pipeline holds unexpected values).")
+    pipeline = CNNPipeline(steps, recipe=params["recipe"], fixed_params=params["fixed_params"])
+    vars(pipeline).update(fitted)
     return pipeline
 
 

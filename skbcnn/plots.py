@@ -142,8 +142,21 @@ def _scores(estimator, X, proba, classes):
 
 
 # -------------------------------------------------------------- training
-def plot_history(history, *, metrics=("loss", "accuracy"), ax=None):
+def _kept_epoch(history):
+    """``kept_epoch_`` of a fitted classifier, pipeline or search (None for a dict)."""
+    if isinstance(history, dict):
+        return None
+    estimator = final_step(history)
+    if getattr(estimator, "history_", None) is None:
+        estimator = final_step(getattr(estimator, "best_estimator_", None))
+    return getattr(estimator, "kept_epoch_", None)
+
+
+def plot_history(history, *, metrics=("loss", "accuracy"), kept_epoch=None, ax=None):
     """Training curves: each metric per epoch, training vs validation.
+
+    A dotted vertical line marks the epoch whose weights the network kept
+    (early stopping restores the epoch of the lowest ``val_loss``).
 
     Parameters
     ----------
@@ -153,6 +166,9 @@ def plot_history(history, *, metrics=("loss", "accuracy"), ax=None):
     metrics : sequence of str, default=("loss", "accuracy")
         Metrics to draw, one panel each; those missing from the history are
         skipped.
+    kept_epoch : int, optional
+        The epoch (1-based) to mark as kept; default: the estimator's
+        ``kept_epoch_`` (none for a dict).
     ax : sequence of matplotlib Axes, optional
         One Axes per drawn metric.
 
@@ -168,6 +184,7 @@ def plot_history(history, *, metrics=("loss", "accuracy"), ax=None):
     >>> [a.get_title() for a in fig.axes]
     ['loss', 'accuracy']
     """
+    kept_epoch = _kept_epoch(history) if kept_epoch is None else kept_epoch
     history = _as_history(history)
     drawn = [m for m in metrics if history.get(m) or history.get(f"val_{m}")]
     if not drawn:
@@ -187,6 +204,8 @@ def plot_history(history, *, metrics=("loss", "accuracy"), ax=None):
             values = history.get(key)
             if values:
                 axis.plot(np.arange(1, len(values) + 1), values, style, marker="o", markersize=3, label=label)
+        if kept_epoch is not None:
+            axis.axvline(kept_epoch, color="grey", linestyle=":", label=f"kept (epoch {kept_epoch})")
         axis.set_title(metric)
         axis.set_xlabel("epoch")
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs only

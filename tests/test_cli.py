@@ -86,14 +86,14 @@ def test_train_progress_on_stderr(tmp_path, capsys, image_folder):
     assert "Epoch 1/2" not in err  # Keras' own lines only with -v
     # --verbose: Keras' epoch lines too; the saved model predicts silently and holds no progress callback
     code, out, err = run(capsys, "train", image_folder, *TINY, "--classes", "benign,malignant",
-                         "--out", path, "-v")
+                         "--out", path, "-v", "--force")  # the model of the first run is replaced
     assert code == 0, err
     assert "Epoch 1/2" in out + err and "epoch 1/2" in err
     model = skbcnn.load(path)
     assert model[-1].verbose == 0 and model[-1].callbacks is None
     # --quiet: nothing on stderr
     code, out, err = run(capsys, "train", image_folder, *TINY, "--classes", "benign,malignant",
-                         "--out", path, "-q")
+                         "--out", path, "-q", "--force")
     assert code == 0 and out == "" and err == ""
     image = next((image_folder / "benign").glob("*.png"))
     code, out, err = run(capsys, "predict", path, image, "--format", "json")
@@ -574,3 +574,61 @@ def test_info_states_the_model_card(model_file, capsys):
     card = json.loads(out)["model_card"]
     assert set(card) == {"intended_use", "training_data", "evaluation_protocol", "limitations", "citations"}
     assert card["training_data"].startswith("synthetic: 60 images (benign ")
+
+
+# ------------------------------------------------ --out checked before training (issue #22)
+@pytest.fixture
+def no_loading(monkeypatch):
+    """Loading data fails the test: --out must be refused before it."""
+    import skbcnn.cli
+
+    def load(*args, **kwargs):
+        raise AssertionError("data loaded before --out was checked")
+
+    monkeypatch.setattr(skbcnn.cli, "_load", load)
+
+
+@pytest.mark.parametrize("out, message", [
+    ("folder", "--out {tmp}/folder is a folder; give the model file's name, e.g. {tmp}/folder/model.skbcnn."),
+    ("models/", "--out {tmp}/models/ is a folder; give the model file's name, e.g. {tmp}/models/model.skbcnn."),
+    ("a_file/m.skbcnn", "--out {tmp}/a_file/m.skbcnn: {tmp}/a_file is a file, not a folder; choose another place."),
+    ("old.skbcnn", "--out {tmp}/old.skbcnn already exists; pass --force to overwrite it, or choose another name."),
+])
+def test_train_checks_out_before_loading(out, message, tmp_path, capsys, no_loading):
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "a_file").write_text("not a folder")
+    (tmp_path / "old.skbcnn").write_bytes(b"a model")
+    code, _, err = run(capsys, "train", "synthetic", *TINY, "--out", f"{tmp_path}/{out}")
+    assert code == 2
+    assert err.strip() == "skbcnn train: error: " + message.format(tmp=tmp_path)
+    assert (tmp_path / "old.skbcnn").read_bytes() == b"a model"
+
+
+def test_evaluate_refuses_to_overwrite_a_report_without_force(model_file, tmp_path, capsys, no_loading):
+    (tmp_path / "report.html").write_text("an earlier report")
+    code, _, err = run(capsys, "evaluate", model_file, "synthetic", "--out", tmp_path)
+    assert code == 2 and "already holds report.html; pass --force to overwrite them" in err
+    code, _, err = run(capsys, "evaluate", model_file, "synthetic", "--out", tmp_path / "report.html")
+    assert code == 2 and "is a file; give a folder for the report" in err
+
+
+def test_train_reports_the_kept_epoch_and_recipe(tmp_path, capsys):
+    path = tmp_path / "m.skbcnn"
+    code, _, err = run(capsys, "train", "synthetic", "--n-samples", "60", *TINY, "--out", path)
+    assert code == 0, err
+    cnn = __import__("skbcnn").load(path)[-1]
+    assert f"kept the weights of epoch {cnn.kept_epoch_}: loss" in err
+    code, out, err = run(capsys, "info", path, "--format", "json")
+    info = json.loads(out)
+    assert info["training"]["kept_epoch"] == info["history"]["kept_epoch"] == cnn.kept_epoch_
+    assert info["training"]["recipe"] == info["recipe"] == "from_scratch"
+    code, out, err = run(capsys, "info", path)
+    assert f"weights of epoch {cnn.kept_epoch_}: loss" in out and "recipe           from_scratch" in out
+
+
+def test_help_grids_search_parameters_that_change_the_default_network(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["search", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert '"cnn__conv_filters": [[' not in text and "cnn__dropout" in text
+    assert "a pretrained backbone ignores cnn__conv_filters" in text

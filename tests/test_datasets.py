@@ -296,7 +296,8 @@ def test_load_dataset_folder_keeps_the_loader_behaviour(tree):
     for mask in tree.glob("*/*_mask*.png"):
         mask.unlink()  # no BUSI mask files: a plain class-folder tree
     data = load_dataset(tree)
-    assert data.kind == "folder" and data.images.shape == (6, 128, 128)  # 128 px by default
+    # by default at the size make_cnn_pipeline() trains image files at (issue #22: was 128)
+    assert data.kind == "folder" and data.images.shape == (6, 224, 224)
     assert data.masks is None and "Image folder" in data.DESCR
     expected = load_image_folder(tree, classes=["malignant"], image_size=20, color="rgb")
     data = load_dataset(tree, classes=["malignant"], image_size=20, color="rgb")
@@ -407,7 +408,7 @@ def test_load_images_files_folders_and_problems(tree, tmp_path):
     assert data.images.shape == (4, 8, 6, 3) and data.skipped == []
     assert data.filenames[0] == str(good)  # a file named explicitly is read whatever its extension
     assert not any("_mask" in f for f in data.filenames)  # folders leave BUSI masks out
-    assert load_images(str(good)).images.shape == (1, 128, 128)
+    assert load_images(str(good)).images.shape == (1, 224, 224)  # the recipe's size (issue #22: was 128)
     missing, empty = tmp_path / "missing.png", tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(FileNotFoundError, match="missing.png: no such file or folder"):

@@ -40,7 +40,7 @@ def test_round_trip_in_a_fresh_process(model_file, fitted_pipeline, tmp_path):
 def test_header_records_versions_and_checksum(model_file):
     header, members = persistence.read_header(model_file)
     assert set(header["versions"]) >= {"skbcnn", "scikit-learn", "keras", "tensorflow", "numpy"}
-    assert header["estimator"] == "sklearn.pipeline.Pipeline"
+    assert header["estimator"] == "skbcnn.pipeline.CNNPipeline"  # make_cnn_pipeline's Pipeline subclass (issue #22)
     assert header["content"] == "safe"  # the default: no pickle inside
     assert [m["name"] for m in header["members"]] == ["skbcnn.json", "cnn.keras"]
     assert [len(members[m["name"]]) for m in header["members"]] == [m["size"] for m in header["members"]]

@@ -381,16 +381,18 @@ def test_invalid_cnn_hyperparameters_fail_before_training(small, param, value, m
         pipe.fit(X, y)
 
 
-@pytest.mark.parametrize("case", [c for c in BAD_IMAGES if c != "None"] + ["wrong size", "rgb", "channel axis"])
+@pytest.mark.parametrize("case", [c for c in BAD_IMAGES if c != "None"] + ["wrong size", "rgb"])
 def test_fitted_pipeline_predict_bad_input(fitted_pipeline, case):
     pipeline, X_train = fitted_pipeline
     if case in BAD_IMAGES:
         X, error, match = BAD_IMAGES[case]
     else:
+        # issue #22: make_cnn_pipeline's pipeline names the loader call that gives the training
+        # size and colour (it used to name its first step's fitted shape)
+        fix = r"load_images\(paths, image_size=32, color='grey'\)"
         X, error, match = {
-            "wrong size": (X_train[:2, :16, :16], ValueError, r"fitted on images of shape \(32, 32\)"),
-            "rgb": (np.repeat(X_train[:2, ..., None], 3, -1), ValueError, r"fitted on images of shape \(32, 32\)"),
-            "channel axis": (X_train[:2, ..., None], ValueError, r"got images of shape \(32, 32, 1\)"),
+            "wrong size": (X_train[:2, :16, :16], ValueError, f"trained on 32 x 32 grey images; got 16 x 16.*{fix}"),
+            "rgb": (np.repeat(X_train[:2, ..., None], 3, -1), ValueError, f"got 32 x 32 rgb images.*{fix}"),
         }[case]
     if case in ("2-D", "5-D", "1-D"):
         match = "dimension"
@@ -399,6 +401,12 @@ def test_fitted_pipeline_predict_bad_input(fitted_pipeline, case):
         with pytest.raises(error, match=match):
             method(X)
     _assert_unchanged(X, before)
+
+
+def test_fitted_pipeline_takes_grey_images_with_or_without_a_channel_axis(fitted_pipeline):
+    # issue #22: (n, H, W, 1) is adapted to the (n, H, W) of fit (it used to be refused)
+    pipeline, X = fitted_pipeline
+    np.testing.assert_allclose(pipeline.predict_proba(X[:2, ..., None]), pipeline.predict_proba(X[:2]))
 
 
 def test_fitted_classifier_predict_channel_mismatch(fitted_pipeline):
