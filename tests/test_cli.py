@@ -632,3 +632,10 @@ def test_help_grids_search_parameters_that_change_the_default_network(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert '"cnn__conv_filters": [[' not in text and "cnn__dropout" in text
     assert "a pretrained backbone ignores cnn__conv_filters" in text
+
+
+def test_evaluate_does_not_overwrite_predictions_without_force(model_file, tmp_path, capsys, no_loading):
+    (tmp_path / "predictions.csv").write_text("an earlier table")
+    code, _, err = run(capsys, "evaluate", model_file, "synthetic", "--out", tmp_path)
+    assert code == 2 and "already holds predictions.csv; pass --force to overwrite them" in err
+    assert (tmp_path / "predictions.csv").read_text() == "an earlier table"
