@@ -16,17 +16,19 @@ import warnings
 
 import numpy as np
 
-# resamples per block: bounds the (block, n_images) weight matrix in memory
-_BLOCK = 200
+# weights held at once (resamples x images): bounds the memory of a block to tens of MB
+_BLOCK_CELLS = 2_000_000
 
 
-def resample_weights(n_units, n_resamples, random_state):
+def resample_weights(n_units, n_resamples, random_state, n_images=None):
     """Yield blocks of bootstrap counts, shape ``(block, n_units)``, ``n_resamples`` rows in all."""
     rng = np.random.default_rng(random_state)
     uniform = np.full(n_units, 1.0 / n_units)
-    for start in range(0, n_resamples, _BLOCK):
-        # drawing n_units units with replacement = multinomial counts
-        yield rng.multinomial(n_units, uniform, size=min(_BLOCK, n_resamples - start)).astype(float)
+    block = max(1, min(200, _BLOCK_CELLS // (n_images or n_units)))
+    for start in range(0, n_resamples, block):
+        # drawing n_units units with replacement = multinomial counts (the blocks
+        # continue one random stream: the block size does not change the draws)
+        yield rng.multinomial(n_units, uniform, size=min(block, n_resamples - start)).astype(float)
 
 
 def weighted_auc(weights, positive, score):
@@ -156,7 +158,7 @@ def bootstrap_intervals(truth, predicted, proba, *, class_names, positive_index,
     blocks = [
         metric_values(counts[:, unit_of_image], truth, predicted, proba,
                       positive_index=positive_index, benign_malignant=benign_malignant)
-        for counts in resample_weights(n_units, n_resamples, random_state)
+        for counts in resample_weights(n_units, n_resamples, random_state, n_images=len(truth))
     ]
     intervals = _percentiles(_concat(blocks), confidence_level, class_names)
     info = {

@@ -347,8 +347,10 @@ def write_report(estimator, X, y, out_dir, *, class_names=None, positive_class=N
                  groups=None, filenames=None, n_resamples=1000):
     """Evaluate a fitted classifier and write the results to a folder.
 
-    Writes ``metrics.json`` (the dict of :func:`skbcnn.evaluation.evaluate`;
-    undefined values such as the ROC AUC of a one-class set are ``null``),
+    Writes ``metrics.json`` (the dict of :func:`skbcnn.evaluation.evaluate`,
+    with its confidence intervals, the :func:`model_card` and the
+    provenance; undefined values such as the ROC AUC of a one-class set are
+    ``null``),
     ``metrics.csv`` (per-class precision, recall, F1 and support),
     ``predictions.csv`` (one row per image: file, true and predicted class,
     the probability of every class, and the group when ``groups`` is given),

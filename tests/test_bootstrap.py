@@ -167,3 +167,14 @@ def test_positive_class_named_by_its_text():
     report = evaluate(Fixed([0, 1], proba), None, truth, positive_class="0", n_resamples=0)
     assert report["positive_class"] == 0
     assert report["sensitivity"] == pytest.approx(np.mean(proba[truth == 0].argmax(1) == 0))
+
+
+def test_intervals_do_not_depend_on_the_block_size(monkeypatch):
+    # large test sets are resampled in smaller blocks (memory): same draws, same intervals
+    import skbcnn._bootstrap
+
+    proba, truth = random_task(50, seed=7)
+    whole = evaluate(Fixed(CLASSES, proba), None, CLASSES[truth], n_resamples=250)
+    monkeypatch.setattr(skbcnn._bootstrap, "_BLOCK_CELLS", 50 * 7)  # blocks of 7 resamples
+    blocks = evaluate(Fixed(CLASSES, proba), None, CLASSES[truth], n_resamples=250)
+    np.testing.assert_allclose(_flat(blocks["intervals"]), _flat(whole["intervals"]), equal_nan=True)
