@@ -162,7 +162,8 @@ def _groups(args, data):
             groups.append(match.group("group") if "group" in regex.groupindex else match.group(0))
         groups = np.asarray(groups)
     _log(args, f"Groups ({args.groups}): {len(np.unique(groups))} for {len(groups)} images; "
-               "the validation hold-out (and CV folds) keep each group on one side.")
+               + ("the confidence intervals resample whole groups." if args.command == "evaluate" else
+                  "the validation hold-out (and CV folds) keep each group on one side."))
     return groups
 
 
@@ -324,7 +325,7 @@ def _shape_options(model):
 def _model_info(model, path=None):
     """What ``skbcnn info`` reports about a fitted model, as plain JSON values."""
     from ._steps import final_step
-    from .report import _param_value, build_provenance
+    from .report import _param_value, build_provenance, model_card
 
     provenance = build_provenance(model, model_file=path)
     final = final_step(model)
@@ -369,6 +370,7 @@ def _model_info(model, path=None):
         if defaults else None,
         "changed_parameters": changed,
         "parameters": parameters,
+        "model_card": model_card(model),
     }
 
 
@@ -422,6 +424,12 @@ def _model_summary(model, path=None, info=None):
                 + f"; weights of epoch {history['kept_epoch']}: "
                 + ", ".join(f"{k} {kept[k]:.3f}" for k in _metric_order(kept)))
         add("training", text)
+    card = info.get("model_card")
+    if card:  # the model card: what the model is for and what it cannot tell
+        add("intended use", card["intended_use"])
+        add("protocol", " ".join(card["evaluation_protocol"]))
+        for label, items in (("limitations", card["limitations"]), ("cite", card["citations"])):
+            lines += [f"{label if i == 0 else '':<16} - {text}" for i, text in enumerate(items)]
     changed = info["changed_parameters"]
     if info["parameters_compared_to"]:
         lines.append(f"parameters       {len(changed)} differ from {info['parameters_compared_to']}"
@@ -632,18 +640,25 @@ def _training_info(args, source, kind, labels, image_shape, pipeline, seconds):
 def _evaluate(args):
     import warnings
 
-    from .evaluation import format_report
+    from .evaluation import _check_class, format_report
 
     if args.out:
         _check_out_folder(args.out, args.force, _REPORT_FILES)
     model = _load_model(args.model)
     if args.verbose:
         _log(args, _model_summary(model, args.model))
+    # options naming a class or a resample count are checked before any image is loaded
+    if args.positive_class is not None:
+        args.positive_class = _check_class(args.positive_class, model.classes_, "--positive-class")
+    if args.n_resamples < 0:
+        raise CLIError(f"--n-resamples must be 0 (no intervals) or more; got {args.n_resamples}.")
+    _check_groups_pattern(args)
     options = _shape_options(model)
     if getattr(args, "color", None) is None:
         args.color = options.get("color", "grey")
     data = _load(args, image_size=options.get("image_size"))
     _log(args, f"Evaluating on {_describe(data)}...")
+    args.group_ids = _groups(args, data)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         _evaluate_loaded(args, model, data, format_report)
@@ -652,7 +667,18 @@ def _evaluate(args):
 
 
 # the files of write_report that --force allows evaluate to overwrite
-_REPORT_FILES = ("metrics.json", "metrics.csv", "report.html")
+_REPORT_FILES = ("metrics.json", "metrics.csv", "predictions.csv", "report.html")
+
+
+def _check_groups_pattern(args):
+    """--groups as a regular expression must compile (checked before loading)."""
+    import re
+
+    if args.groups not in (None, "near-duplicates", "breakhis"):
+        try:
+            re.compile(args.groups)
+        except re.error as exc:
+            raise CLIError(f"--groups {args.groups!r} is not a valid regular expression ({exc}).") from None
 
 
 def _print_warnings(args, caught):
@@ -678,7 +704,8 @@ def _evaluate_loaded(args, model, data, format_report):
         provenance = {"model_file": str(args.model), "data_source": _data_source(args, data),
                       "command": getattr(args, "command_line", None)}
         paths = write_report(model, data.images, data.labels, args.out, positive_class=args.positive_class,
-                             masks=data.masks, provenance=provenance)
+                             masks=data.masks, provenance=provenance, groups=args.group_ids,
+                             filenames=data.filenames, n_resamples=args.n_resamples)
         report = json.loads(paths["metrics_json"].read_text(encoding="utf-8"))
         report = {k: (float("nan") if v is None else v) for k, v in report.items()}
         print(format_report(report))
@@ -689,7 +716,8 @@ def _evaluate_loaded(args, model, data, format_report):
     else:
         from .evaluation import evaluate
 
-        print(format_report(evaluate(model, data.images, data.labels, positive_class=args.positive_class)))
+        print(format_report(evaluate(model, data.images, data.labels, positive_class=args.positive_class,
+                                     groups=args.group_ids, n_resamples=args.n_resamples)))
 
 
 def _predict(args):
@@ -790,6 +818,12 @@ def _search(args):
                       for value in values]
             clone(pipeline).set_params(**{key: g[key][0]})
     scoring = _split_list(args.scoring)
+    from sklearn.metrics import get_scorer_names
+
+    unknown = [name for name in scoring if name not in get_scorer_names()]
+    if unknown:  # else GridSearchCV would record NaN scores with a warning
+        raise CLIError(f"--scoring: unknown scorer(s) {', '.join(unknown)}; pass scikit-learn scorer names "
+                       "such as accuracy, balanced_accuracy, roc_auc_ovr (sklearn.metrics.get_scorer_names()).")
     refit = args.refit or scoring[0]
     if refit not in scoring:
         raise CLIError(f"--refit {refit!r} must be one of the --scoring metrics {scoring}.")
@@ -1024,7 +1058,15 @@ def build_parser():
     evaluate.add_argument("--out", metavar="DIR", default=None, help="report folder")
     evaluate.add_argument("--force", action="store_true", help="overwrite the report files in DIR")
     evaluate.add_argument("--positive-class", default=None,
-                          help="class whose sensitivity/specificity is reported (default: malignant)")
+                          help="class whose sensitivity/specificity is reported (default: malignant); "
+                               "must be a class of the model")
+    evaluate.add_argument("--groups", default=None, metavar="HOW",
+                          help="resample whole groups for the confidence intervals: 'near-duplicates', "
+                               "'breakhis' or a regular expression over file names (as for train); "
+                               "default: each image on its own")
+    evaluate.add_argument("--n-resamples", type=int, default=1000, metavar="N",
+                          help="bootstrap resamples of the 95 %% confidence intervals (default 1000, fixed "
+                               "seed; 0: no intervals)")
     _add_data_options(evaluate, image_size=False, n_samples=200, random_state=1, split="test",
                       seed_help="seed of the images generated for DATA=synthetic")
     _add_verbosity(evaluate, "evaluate")

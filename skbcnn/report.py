@@ -17,10 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ._model_card import model_card
 from ._steps import final_step
 from .persistence import library_versions, sha256_of_file
 
-__all__ = ["write_report", "build_provenance"]
+__all__ = ["write_report", "build_provenance", "model_card"]
 
 # distribution names whose versions are recorded (the first installed of each tuple)
 _LIBRARIES = {
@@ -230,25 +231,61 @@ def _provenance_html(info):
     return f"<h2>Provenance</h2>\n<table>{table}</table>\n{details}\n"
 
 
+def _interval(bounds):
+    """``[low, high]`` as a table cell's note; nothing without an interval."""
+    if not bounds:
+        return ""
+    return f' <span class="note">[{_fmt(bounds[0])}, {_fmt(bounds[1])}]</span>'
+
+
+def _model_card_html(card):
+    if not card:
+        return ""
+    rows = [("intended use", [card["intended_use"]]), ("training data", [card["training_data"]]),
+            ("evaluation protocol", card["evaluation_protocol"]), ("known limitations", card["limitations"]),
+            ("cite", card["citations"])]
+    table = "".join(
+        f"<tr><td>{html.escape(k)}</td><td style=\"text-align: left\">"
+        + "<br>".join(html.escape(v) for v in values) + "</td></tr>" for k, values in rows
+    )
+    return f"<h2>Model card</h2>\n<table>{table}</table>\n"
+
+
 def _html(metrics, figures, title, extra_rows):
+    ci = metrics.get("intervals") or {}
     rows = [
         ("images", metrics["n_samples"]),
-        ("accuracy", metrics["accuracy"]),
-        ("balanced accuracy", metrics["balanced_accuracy"]),
-        ("ROC AUC" + (" (macro one-vs-rest)" if len(metrics["classes"]) > 2 else ""), metrics["roc_auc"]),
-        ("log loss", metrics["log_loss"]),
-        ("Brier score" + (" (multiclass, 0 to 2)" if len(metrics["classes"]) > 2 else ""), metrics["brier_score"]),
-        (f"sensitivity (class {metrics['positive_class']})", metrics["sensitivity"]),
-        ("specificity", metrics["specificity"]),
+        ("accuracy", metrics["accuracy"], "accuracy"),
+        ("balanced accuracy", metrics["balanced_accuracy"], "balanced_accuracy"),
+        ("ROC AUC" + (" (macro one-vs-rest)" if len(metrics["classes"]) > 2 else ""), metrics["roc_auc"], "roc_auc"),
+        *([("ROC AUC, benign vs malignant (normal images left out)", metrics["benign_malignant_auc"],
+            "benign_malignant_auc")] if "benign_malignant_auc" in metrics else []),
+        ("log loss", metrics["log_loss"], "log_loss"),
+        ("Brier score" + (" (multiclass, 0 to 2)" if len(metrics["classes"]) > 2 else ""), metrics["brier_score"],
+         "brier_score"),
+        (f"sensitivity (class {metrics['positive_class']})", metrics["sensitivity"], "sensitivity"),
+        ("specificity", metrics["specificity"], "specificity"),
         *extra_rows,
     ]
-    summary = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{_fmt(v)}</td></tr>" for k, v in rows)
-    averages = [(label, metrics[key]) for key, label in (("macro_avg", "macro avg"), ("weighted_avg", "weighted avg"))
-                if key in metrics]
+    summary = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{_fmt(v)}{_interval(ci.get(key[0]) if key else None)}"
+                      "</td></tr>" for k, v, *key in rows)
+    boot = metrics.get("bootstrap")
+    interval_note = ""
+    if ci and boot:
+        interval_note = (f'<p class="note">[low, high]: {100 * boot["confidence_level"]:g} % confidence '
+                         f'intervals, percentile bootstrap of {boot["n_resamples"]} resamples over '
+                         f'{boot["n_units"]} {html.escape(boot["unit"])}s'
+                         + (" (whole groups drawn)" if boot["unit"] == "group" else "")
+                         + f', seed {html.escape(str(boot["random_state"]))}.</p>')
+    averages = [(label, metrics[key], ci.get(key) or {})
+                for key, label in (("macro_avg", "macro avg"), ("weighted_avg", "weighted avg")) if key in metrics]
+    classes_ci = [(name, r, {m: (ci.get("per_class", {}).get(m) or {}).get(name) for m in ("precision", "recall", "f1")})
+                  for name, r in metrics["per_class"].items()]
     per_class = "".join(
-        f"<tr><td>{html.escape(name)}</td><td>{_fmt(r['precision'])}</td><td>{_fmt(r['recall'])}</td>"
-        f"<td>{_fmt(r['f1'])}</td><td>{r['support']}</td></tr>"
-        for name, r in [*metrics["per_class"].items(), *averages]
+        f"<tr><td>{html.escape(name)}</td><td>{_fmt(r['precision'])}{_interval(b.get('precision'))}</td>"
+        f"<td>{_fmt(r['recall'])}{_interval(b.get('recall'))}</td>"
+        f"<td>{_fmt(r['f1'])}{_interval(b.get('f1'))}</td><td>{r['support']}</td></tr>"
+        for name, r, b in [*classes_ci, *averages]
     )
     warnings = "".join(f'<p class="warning"><strong>Warning:</strong> {html.escape(m)}</p>'
                        for m in metrics.get("warnings") or [])
@@ -275,12 +312,14 @@ def _html(metrics, figures, title, extra_rows):
 {warnings}
 <h2>Summary</h2>
 <table>{summary}</table>
+{interval_note}
 <h2>Per class</h2>
 <table><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>{per_class}</table>
 <h2>Confusion matrix</h2>
 <table>{matrix}</table>
 <h2>Figures</h2>
 {"".join(images)}
+{_model_card_html(metrics.get("model_card"))}
 {_provenance_html(metrics.get("provenance"))}
 <p class="note">Written by skbcnn. The figures are embedded; the PNG files beside
 this page are the same images. Metrics: metrics.json, metrics.csv.</p>
@@ -289,13 +328,32 @@ this page are the same images. Metrics: metrics.json, metrics.csv.</p>
 """
 
 
+def _write_predictions(path, y, y_pred, proba, classes, filenames, groups):
+    """predictions.csv: one row per image, to look at the mistakes one by one."""
+    names = [str(c) for c in classes]
+    files = filenames if filenames is not None else [str(i) for i in range(len(y))]
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["file", "true_class", "predicted_class", *(f"proba_{n}" for n in names)]
+                        + (["group"] if groups is not None else []))
+        for i in range(len(y)):
+            writer.writerow([files[i], y[i], y_pred[i], *(f"{p:.6f}" for p in proba[i])]
+                            + ([groups[i]] if groups is not None else []))
+    return path
+
+
 def write_report(estimator, X, y, out_dir, *, class_names=None, positive_class=None, masks=None,
-                 n_images=16, title="skbcnn evaluation report", random_state=0, provenance=None):
+                 n_images=16, title="skbcnn evaluation report", random_state=0, provenance=None,
+                 groups=None, filenames=None, n_resamples=1000):
     """Evaluate a fitted classifier and write the results to a folder.
 
-    Writes ``metrics.json`` (the dict of :func:`skbcnn.evaluation.evaluate`;
-    undefined values such as the ROC AUC of a one-class set are ``null``),
+    Writes ``metrics.json`` (the dict of :func:`skbcnn.evaluation.evaluate`,
+    with its confidence intervals, the :func:`model_card` and the
+    provenance; undefined values such as the ROC AUC of a one-class set are
+    ``null``),
     ``metrics.csv`` (per-class precision, recall, F1 and support),
+    ``predictions.csv`` (one row per image: file, true and predicted class,
+    the probability of every class, and the group when ``groups`` is given),
     ``confusion_matrix.png``, ``roc_curves.png``, ``reliability.png``,
     ``samples.png``, ``history.png`` (when the classifier has a training
     history), ``grad_cam.png`` (when the final step is a
@@ -335,6 +393,15 @@ def write_report(estimator, X, y, out_dir, *, class_names=None, positive_class=N
         the image count, the library versions and the date, as
         ``provenance`` in ``metrics.json`` and in the "Provenance" section of
         ``report.html``.
+    groups : array-like of shape (n_samples,), optional
+        Group of each image: the confidence intervals resample whole groups
+        (see :func:`~skbcnn.evaluation.evaluate`), and ``predictions.csv``
+        lists them.
+    filenames : array-like of str of shape (n_samples,), optional
+        File of each image, for ``predictions.csv`` (default: the image's
+        index).
+    n_resamples : int, default=1000
+        Bootstrap resamples of the 95 % intervals (0: none).
 
     Returns
     -------
@@ -368,7 +435,8 @@ def write_report(estimator, X, y, out_dir, *, class_names=None, positive_class=N
     classes = np.asarray(estimator.classes_)
     y = _map_labels(y, class_names, classes)
     proba = np.asarray(estimator.predict_proba(X)).reshape(len(X), -1)  # one image: (n_classes,)
-    metrics = evaluate(_Precomputed(classes, proba), X, y, positive_class=positive_class)
+    metrics = evaluate(_Precomputed(classes, proba), X, y, positive_class=positive_class, groups=groups,
+                       n_resamples=n_resamples)
     y_pred = classes[np.argmax(proba, axis=1)]
     display_names = class_names if classes.dtype.kind in "iu" else None
 
@@ -393,6 +461,7 @@ def write_report(estimator, X, y, out_dir, *, class_names=None, positive_class=N
                 ]
 
     metrics["provenance"] = build_provenance(estimator, n_images=len(X), **(provenance or {}))
+    metrics["model_card"] = model_card(estimator, bootstrap=metrics.get("bootstrap"))
     paths = {}
     paths["metrics_json"] = out / "metrics.json"
     paths["metrics_json"].write_text(json.dumps(_jsonable(metrics), indent=2) + "\n", encoding="utf-8")
@@ -402,6 +471,9 @@ def write_report(estimator, X, y, out_dir, *, class_names=None, positive_class=N
         writer.writerow(["class", "precision", "recall", "f1", "support"])
         for name, row in metrics["per_class"].items():
             writer.writerow([name, row["precision"], row["recall"], row["f1"], row["support"]])
+
+    paths["predictions_csv"] = _write_predictions(out / "predictions.csv", y, y_pred, proba, classes,
+                                                  filenames, groups)
 
     drawings = {
         "confusion_matrix": lambda: plots.plot_confusion_matrix(metrics),

@@ -272,6 +272,9 @@ def test_demo_writes_a_report(tmp_path, capsys):
                          "--out", tmp_path)
     assert code == 0, err
     assert "Held-out evaluation" in out
+    # the demo's report carries intervals (issue #23)
+    assert "[low, high]: 95 % intervals, percentile bootstrap of 1000 resamples over 10 images" in out
+    assert "percentile bootstrap of 1000 resamples" in (tmp_path / "report.html").read_text(encoding="utf-8")
     # progress as in train: one status line per epoch on stderr
     epochs = [line for line in err.splitlines() if line.startswith("epoch ")]
     assert len(epochs) == 1 and epochs[0].startswith("epoch 1/1  loss ") and " val_loss " in epochs[0], err
@@ -482,6 +485,97 @@ def test_search_keeps_groups_in_one_fold(tmp_path, capsys):
     assert (tmp_path / "search" / "best_model.skbcnn").is_file()
 
 
+def test_unknown_positive_class_is_an_error(model_file, capsys):
+    # issue #23: "--positive-class cancer" printed "sensitivity nan" with exit status 0
+    code, out, err = run(capsys, "evaluate", model_file, "synthetic", "--n-samples", "20",
+                         "--positive-class", "cancer")
+    assert code == 2 and out == ""
+    assert err == ("skbcnn evaluate: error: --positive-class 'cancer' is not a class of the model; "
+                   "pass one of: benign, malignant, normal.\n")
+    code, out, err = run(capsys, "evaluate", model_file, "synthetic", "--n-samples", "20", "-q",
+                         "--positive-class", "benign", "--n-resamples", "0")
+    assert code == 0, err
+    assert "(class benign)" in out and "[low, high]" not in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--n-resamples", "-1"], "--n-resamples must be 0 (no intervals) or more; got -1."),
+    (["--groups", "(unclosed"], "--groups '(unclosed' is not a valid regular expression"),
+])
+def test_evaluate_option_errors(model_file, capsys, argv, message):
+    code, out, err = run(capsys, "evaluate", model_file, "/no/such/folder", *argv)
+    assert code == 2 and out == ""  # checked before the (missing) data are loaded
+    assert err.startswith("skbcnn evaluate: error: ") and message in err and err.count("\n") == 1
+
+
+def test_search_rejects_unknown_scorers_before_loading(tmp_path, capsys):
+    grid = tmp_path / "grid.json"
+    grid.write_text('{"cnn__learning_rate": [0.001]}')
+    code, out, err = run(capsys, "search", "/no/such/folder", "--grid", grid, "--scoring", "accuracy,sensitivity")
+    assert code == 2 and out == ""
+    assert err.startswith("skbcnn search: error: --scoring: unknown scorer(s) sensitivity; pass scikit-learn "
+                          "scorer names") and err.count("\n") == 1
+
+
+def test_evaluate_intervals_groups_and_predictions(model_file, image_folder, tmp_path, capsys):
+    out_dir = tmp_path / "report"
+    # the first digit of each file name as its group: 0.png..9.png, 10.png and 11.png share "1"
+    code, out, err = run(capsys, "evaluate", model_file, image_folder, "--groups", r"^\d",
+                         "--n-resamples", "200", "--out", out_dir)
+    assert code == 0, err
+    assert "Groups (^\\d): 10 for 12 images; the confidence intervals resample whole groups." in err
+    assert "[low, high]: 95 % intervals, percentile bootstrap of 200 resamples over 10 groups (seed 0)" in out
+    assert "benign-malignant   " in out
+    metrics = json.loads((out_dir / "metrics.json").read_text())
+    assert metrics["bootstrap"] == {"unit": "group", "n_units": 10, "n_resamples": 200, "confidence_level": 0.95,
+                                    "method": "percentile", "random_state": 0}
+    low, high = metrics["intervals"]["accuracy"]
+    assert low <= metrics["accuracy"] <= high
+    assert "benign_malignant_auc" in metrics and "benign_malignant_auc" in metrics["intervals"]
+    assert set(metrics["intervals"]["per_class"]["recall"]) == {"benign", "malignant", "normal"}
+    page = (out_dir / "report.html").read_text(encoding="utf-8")
+    assert "percentile bootstrap of 200 resamples over 10 groups (whole groups drawn)" in page
+    assert "ROC AUC, benign vs malignant (normal images left out)" in page
+    # the model card: intended use, protocol (grouped here), limitations, citations
+    card = metrics["model_card"]
+    assert card["intended_use"].startswith("Research use only; not a medical device.")
+    assert card["evaluation_protocol"][1].startswith("Evaluation: confidence intervals resample whole groups "
+                                                     "(10 groups)")
+    assert "<h2>Model card</h2>" in page and "not a medical device" in page and "CITATION.cff" in page
+    assert f"{metrics['accuracy']:.3f} <span class=\"note\">[{low:.3f}, {high:.3f}]</span>" in page
+    # predictions.csv: one row per image, every class probability, the group
+    rows = list(csv.DictReader(open(out_dir / "predictions.csv", encoding="utf-8")))
+    assert list(rows[0]) == ["file", "true_class", "predicted_class", "proba_benign", "proba_malignant",
+                             "proba_normal", "group"]
+    assert len(rows) == 12
+    names = {row["file"].split("/")[-1]: row for row in rows}
+    assert names["11.png"]["group"] == "1" and names["3.png"]["group"] == "3"
+    assert all(row["true_class"] == row["file"].split("/")[-2] for row in rows)
+    assert all(abs(sum(float(row[f"proba_{c}"]) for c in ("benign", "malignant", "normal")) - 1) < 1e-4
+               for row in rows)
+    assert all(row["predicted_class"] == max(("benign", "malignant", "normal"),
+                                             key=lambda c: float(row[f"proba_{c}"])) for row in rows)
+
+
+def test_info_states_the_model_card(model_file, capsys):
+    code, out, err = run(capsys, "info", model_file)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert "intended use     Research use only; not a medical device. Not for diagnosis, screening or treatment " \
+           "decisions: a clinician's reading and the usual work-up decide." in lines
+    # trained through the command line without --groups: said so
+    assert any(line.startswith("protocol         Training: validation hold-out split image by image (no groups)")
+               for line in lines)
+    assert any(line.startswith("limitations      - Images are resized to one square size (32 x 32 px)")
+               for line in lines)
+    assert any(line.startswith("                 - No external-site validation") for line in lines)
+    assert any(line.startswith("cite             - Synthetic images generated by skbcnn") for line in lines)
+    code, out, err = run(capsys, "info", model_file, "--format", "json")
+    card = json.loads(out)["model_card"]
+    assert set(card) == {"intended_use", "training_data", "evaluation_protocol", "limitations", "citations"}
+    assert card["training_data"].startswith("synthetic: 60 images (benign ")
+
+
 # ------------------------------------------------ --out checked before training (issue #22)
 @pytest.fixture
 def no_loading(monkeypatch):
@@ -538,3 +632,10 @@ def test_help_grids_search_parameters_that_change_the_default_network(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert '"cnn__conv_filters": [[' not in text and "cnn__dropout" in text
     assert "a pretrained backbone ignores cnn__conv_filters" in text
+
+
+def test_evaluate_does_not_overwrite_predictions_without_force(model_file, tmp_path, capsys, no_loading):
+    (tmp_path / "predictions.csv").write_text("an earlier table")
+    code, _, err = run(capsys, "evaluate", model_file, "synthetic", "--out", tmp_path)
+    assert code == 2 and "already holds predictions.csv; pass --force to overwrite them" in err
+    assert (tmp_path / "predictions.csv").read_text() == "an earlier table"

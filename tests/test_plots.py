@@ -192,7 +192,7 @@ def test_write_report_without_a_cnn(tmp_path):
         data.images, data.target_names[data.target]
     )
     paths = write_report(model, data.images, data.target, tmp_path / "r", class_names=data.target_names)
-    assert set(paths) == {"metrics_json", "metrics_csv", "confusion_matrix", "roc_curves",
+    assert set(paths) == {"metrics_json", "metrics_csv", "predictions_csv", "confusion_matrix", "roc_curves",
                           "reliability", "samples", "html"}
     for key in ("confusion_matrix", "roc_curves", "reliability", "samples"):
         assert_png_not_blank(paths[key])
@@ -202,6 +202,13 @@ def test_write_report_without_a_cnn(tmp_path):
     assert metrics["n_samples"] == 45 and metrics["classes"] == ["benign", "malignant", "normal"]
     page = paths["html"].read_text()
     assert 'alt="samples.png"' in page and "grad_cam.png" not in page
+    # predictions.csv without file names: the image's index, and no group column
+    import csv
+
+    rows = list(csv.reader(open(paths["predictions_csv"], encoding="utf-8")))
+    assert rows[0] == ["file", "true_class", "predicted_class", "proba_benign", "proba_malignant", "proba_normal"]
+    assert [r[0] for r in rows[1:4]] == ["0", "1", "2"] and len(rows) == 46
+    assert rows[1][1] == data.target_names[data.target[0]]
     # one image: undefined metrics become JSON null, not NaN
     paths = write_report(model, data.images[:1], data.target[:1], tmp_path / "one",
                          class_names=data.target_names)
