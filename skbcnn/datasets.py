@@ -15,12 +15,15 @@ Every labelled loader returns a :class:`sklearn.utils.Bunch` with ``images``
 Errors are ``ValueError`` (:class:`ImageReadError` for a file that cannot be
 read as an image) or ``FileNotFoundError``, with messages that name the file.
 
-Image files are decoded with Pillow. Only regular files are opened (a named
-pipe or a device named like an image is skipped or refused, never read). A
-file whose header announces more than :data:`MAX_IMAGE_PIXELS` pixels is
-refused *before* its pixels are decoded, so a decompression bomb cannot
-allocate gigabytes, and an image much larger than the requested size is
-decoded in reduced form. BUSI masks go through the same checks.
+Image files are decoded with Pillow's raster decoders of
+:data:`IMAGE_FORMATS` only (never one that calls an external program, such
+as EPS). Only regular files are opened (a named pipe or a device named like
+an image is skipped or refused, never read). A file whose header announces
+more than :data:`MAX_IMAGE_PIXELS` pixels, or sides more than
+:data:`MAX_ASPECT_RATIO` apart, is refused *before* its pixels are decoded,
+so a decompression bomb cannot allocate gigabytes, and an image much larger
+than the requested size is decoded in reduced form. BUSI masks go through
+the same checks.
 
 This module does not import TensorFlow.
 """
@@ -28,7 +31,6 @@ This module does not import TensorFlow.
 import glob
 import os
 import re
-import stat
 import warnings
 from pathlib import Path
 
@@ -37,6 +39,7 @@ from joblib import Parallel, delayed
 from sklearn.utils import Bunch
 
 from ._config import get_data_home
+from ._files import NotARegularFileError, open_regular_file
 from ._imageops import COLORS, check_image_size, convert_color, resize
 from ._validation import OneOf, check_param
 from .synthetic import make_synthetic_ultrasound
@@ -53,9 +56,20 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "BREAKHIS_PATIENT",
     "MAX_IMAGE_PIXELS",
+    "MAX_ASPECT_RATIO",
+    "IMAGE_FORMATS",
 ]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+
+#: Pillow decoders image files are opened with, whatever their names. Pillow
+#: chooses a decoder by content; the others are left out because some call
+#: external programs (EPS runs Ghostscript) or are rarely audited.
+IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "TIFF", "GIF")
+
+#: Largest ratio of an image's long side to its short side a loader decodes.
+#: A 1 x 4,000,000 PNG is an 8 KB file; no scan is shaped like that.
+MAX_ASPECT_RATIO = 100
 
 #: Largest image (width x height) a loader decodes; larger files are refused.
 #: Set ``skbcnn.datasets.MAX_IMAGE_PIXELS`` to change it (also for ``n_jobs``).
@@ -115,12 +129,16 @@ def _in_color_and_size(pixels, color, size):
 def _decode_pixels(path, size=None, max_pixels=None):
     """Decode one image file into uint8 pixels, grey ``(H, W)`` or RGB ``(H, W, 3)``.
 
-    Only regular files are opened (a named pipe would block forever, a
-    device could be endless). The size announced in the header is checked
-    against ``max_pixels`` (default :data:`MAX_IMAGE_PIXELS`) before any
-    pixel is decoded. When ``size`` (height, width) is much smaller than the
-    image, it is decoded in reduced form (JPEG: DCT scaling with
-    ``draft``; others: ``reduce``, a box filter) to about four times
+    Only regular files are opened (:func:`skbcnn._files.open_regular_file`:
+    a named pipe would block forever, a device could be endless), and only
+    with the raster decoders of :data:`IMAGE_FORMATS`: Pillow picks a
+    decoder by content, not name, and some of its others call external
+    programs (EPS runs Ghostscript). The size announced in the header is
+    checked against ``max_pixels`` (default :data:`MAX_IMAGE_PIXELS`) and
+    :data:`MAX_ASPECT_RATIO` before any pixel is decoded. When ``size``
+    (height, width) is much smaller than the image, it is decoded in
+    reduced form (JPEG: DCT scaling with ``draft``; others: ``reduce``, a
+    box filter, by its own factor on each axis) to about four times
     ``size``, which the anti-aliased resize then brings to ``size``: a
     large image costs little more time and memory than its file's pixels.
     Every failure becomes an :class:`ImageReadError` naming the file.
@@ -133,34 +151,39 @@ def _decode_pixels(path, size=None, max_pixels=None):
         "(skbcnn.datasets.MAX_IMAGE_PIXELS); refusing to decode it (possible decompression bomb)."
     )
     try:
-        # O_NONBLOCK: opening a named pipe must not wait for a writer.
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        file = open_regular_file(path)
+    except NotARegularFileError as exc:
+        raise ImageReadError(str(exc)) from None
     except OSError as exc:
         raise ImageReadError(f"{path}: cannot open the file ({exc.strerror}).") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise ImageReadError(f"{path}: not a regular file (a named pipe, socket or device); refusing to read it.")
     try:
-        with os.fdopen(fd, "rb") as file, warnings.catch_warnings():
+        with file, warnings.catch_warnings():
             # Pillow warns above its own limit; ours is lower and refuses below.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(file)
+            image = Image.open(file, formats=IMAGE_FORMATS)
             # Only the header has been read so far: check the size before decoding.
             width, height = image.size
             if width * height > limit:
                 raise ImageReadError(f"{too_large} It announces {width}x{height} pixels.")
             if width == 0 or height == 0:
                 raise ImageReadError(f"{path}: image has zero size ({width}x{height}).")
-            if size is not None and _reduction(image.size, size) >= 2:
+            if max(width, height) > MAX_ASPECT_RATIO * min(width, height):
+                raise ImageReadError(
+                    f"{path}: image of {width}x{height} pixels is more than {MAX_ASPECT_RATIO} times "
+                    "longer than wide (skbcnn.datasets.MAX_ASPECT_RATIO); refusing to decode it "
+                    "(not a scan; crop it first if it is one)."
+                )
+            factors = (1, 1) if size is None else _reduction(image.size, size)
+            if max(factors) >= 2:
                 image.draft(image.mode, (4 * size[1], 4 * size[0]))  # JPEG only; a no-op otherwise
             image.load()
-            factor = 1 if size is None else _reduction(image.size, size)
-            if factor >= 2:
+            factors = (1, 1) if size is None else _reduction(image.size, size)
+            if max(factors) >= 2:
                 # modes reduce() does not take; "I" keeps the 16-bit values (same scaling)
                 converted = {"1": "L", "P": "RGB", "I;16": "I", "I;16B": "I", "I;16L": "I"}
                 if image.mode in converted:
                     image = image.convert(converted[image.mode])
-                image = image.reduce(factor)
+                image = image.reduce(factors)
             pixels = _pixels_as_uint8(image)
     except ImageReadError:
         raise
@@ -170,12 +193,18 @@ def _decode_pixels(path, size=None, max_pixels=None):
         raise ImageReadError(f"{path}: not an image file Pillow can read.") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageReadError(f"{path}: corrupt or truncated image ({exc}).") from None
+    except Exception as exc:  # noqa: BLE001 - a decoder's own bug on a crafted file is still one bad file
+        raise ImageReadError(f"{path}: cannot decode the image ({type(exc).__name__}: {exc}).") from None
     return pixels
 
 
 def _reduction(image_size, size):
-    """Integer factor that shrinks a (width, height) image to no less than 4x ``size``."""
-    return min(image_size[0] // size[1], image_size[1] // size[0]) // 4
+    """Integer factors (x, y) that shrink a (width, height) image to no less than 4x ``size``.
+
+    One factor per axis: a long thin image is shrunk along its length, so
+    the anti-aliased resize after it never smooths with a huge kernel.
+    """
+    return max(1, image_size[0] // size[1] // 4), max(1, image_size[1] // size[0] // 4)
 
 
 def _read_image(path, size, color, max_pixels=None):

@@ -1,0 +1,121 @@
+"""Files from strangers (issue #26): no external program, no file outside the
+data, no hang, no crash. Every hostile file is built here; an external
+program is a stand-in script that leaves a marker file when it runs."""
+
+import os
+import struct
+import time
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from skbcnn.datasets import ImageReadError, load_image_folder, load_images
+
+
+@pytest.fixture
+def tree(tmp_path):
+    """Two classes of three small grey PNGs each."""
+    rng = np.random.default_rng(0)
+    root = tmp_path / "data"
+    for label in ("benign", "malignant"):
+        (root / label).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(rng.integers(0, 255, (20, 16), np.uint8)).save(root / label / f"{i}.png")
+    return root
+
+
+def _stand_in_program(tmp_path, monkeypatch, name):
+    """An executable ``name`` first on PATH that only writes a marker file; returns the marker."""
+    folder = tmp_path / "bin"
+    folder.mkdir(exist_ok=True)
+    marker = tmp_path / f"{name}-ran"
+    program = folder / name
+    program.write_text(f"#!/bin/sh\necho \"$@\" >> '{marker}'\nexit 0\n")
+    program.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ.get('PATH', '')}")
+    return marker
+
+
+@pytest.fixture
+def fake_ghostscript(tmp_path, monkeypatch):
+    from PIL import EpsImagePlugin
+
+    marker = _stand_in_program(tmp_path, monkeypatch, "gs")
+    monkeypatch.setattr(EpsImagePlugin, "gs_binary", None)  # Pillow caches where gs is
+    return marker
+
+
+_EPS = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\n%%EndComments\nshowpage\n%%EOF\n"
+
+
+# ------------------------------------------------ decoders that run programs
+def test_postscript_named_like_an_image_never_runs_ghostscript(tree, fake_ghostscript):
+    eps = tree / "benign" / "scan.png"
+    eps.write_bytes(_EPS)
+    with pytest.raises(ImageReadError, match=r"scan.png: not an image file"):
+        load_image_folder(tree, image_size=16)
+    with pytest.warns(UserWarning, match=r"Skipped 1 unreadable file\(s\).*scan.png"):
+        data = load_image_folder(tree, image_size=16, on_error="skip")
+    assert len(data.images) == 6 and not any("scan.png" in f for f in data.filenames)
+    with pytest.warns(UserWarning, match="scan.png"):
+        data = load_images([eps, tree / "benign" / "0.png"], image_size=16, on_error="skip")
+    assert len(data.images) == 1
+    assert not fake_ghostscript.exists()
+    # the stand-in works: Pillow left to choose its decoder does run it
+    with pytest.raises(Exception):
+        with Image.open(eps) as image:  # unrestricted, to show the danger
+            image.load()
+    assert fake_ghostscript.exists()
+
+
+def test_cli_skips_postscript_under_on_error_skip(tree, fake_ghostscript, fitted_pipeline, tmp_path, capsys):
+    from skbcnn.cli import _save_model, main
+
+    (tree / "benign" / "scan.png").write_bytes(_EPS)
+    model = _save_model(fitted_pipeline[0], tmp_path / "m.skbcnn")
+    assert main(["predict", str(model), str(tree / "benign"), "--on-error", "skip"]) == 0
+    out, err = capsys.readouterr()
+    assert len(out.splitlines()) == 3 and "scan.png" in err and "scan.png" not in out
+    assert not fake_ghostscript.exists()
+
+
+# -------------------------------------------------------------- thin images
+def _png(width, height):
+    """A grey PNG of ``width`` x ``height`` black pixels, written without Pillow (tiny when thin)."""
+
+    def chunk(kind, payload):
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    rows = (b"\0" + b"\0" * width) * height
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows, 9))
+            + chunk(b"IEND", b""))
+
+
+def test_extreme_aspect_ratio_is_refused_before_decoding(tree):
+    thin = tree / "malignant" / "thin.png"
+    thin.write_bytes(_png(1, 4_000_000))
+    assert thin.stat().st_size < 50_000
+    start = time.perf_counter()
+    with pytest.raises(ImageReadError, match=r"thin.png: image of 1x4000000 pixels .*MAX_ASPECT_RATIO"):
+        load_image_folder(tree, image_size=16)
+    with pytest.warns(UserWarning, match="thin.png"):
+        assert len(load_image_folder(tree, image_size=16, on_error="skip").images) == 6
+    assert time.perf_counter() - start < 20
+
+
+def test_long_image_within_the_ratio_is_shrunk_along_its_length(tmp_path, monkeypatch):
+    # 100 times longer than wide: reduced along its length before the
+    # anti-aliased resize, whose smoothing kernel grows with the shrink factor
+    # (unreduced, this 100 x 10000 image took 40 times longer).
+    from skbcnn import datasets
+
+    resized = []
+    resize = datasets.resize
+    monkeypatch.setattr(datasets, "resize", lambda image, size: resized.append(image.shape) or resize(image, size))
+    path = tmp_path / "long.png"
+    path.write_bytes(_png(100, 10_000))
+    assert load_images(path, image_size=16).images.shape == (1, 16, 16)
+    assert max(resized[0]) <= 8 * 16
