@@ -146,11 +146,9 @@ def _recipe_image_size(args, recipe):
 
 def _groups(args, data):
     """Group ids for --groups: near-duplicate groups, or a file-name pattern's match."""
-    import re
-
     import numpy as np
 
-    from .datasets import BREAKHIS_PATIENT, group_near_duplicates
+    from .datasets import BREAKHIS_PATIENT, file_group, group_near_duplicates
 
     if not args.groups:
         return None
@@ -158,13 +156,15 @@ def _groups(args, data):
         groups = group_near_duplicates(data.images)
     else:
         pattern = BREAKHIS_PATIENT if args.groups == "breakhis" else args.groups
-        regex = re.compile(pattern)  # checked in _pipeline, before loading
         groups = []
         for name in data.filenames:
-            match = regex.search(Path(str(name)).name)
-            if match is None:
+            try:
+                group = file_group(pattern, str(name))  # the library's one rule, time-limited
+            except ValueError as exc:
+                raise CLIError(f"--groups: {exc}") from None
+            if group is None:
                 raise CLIError(f"--groups: the file name {Path(str(name)).name!r} does not match {pattern!r}.")
-            groups.append(match.group("group") if "group" in regex.groupindex else match.group(0))
+            groups.append(group)
         groups = np.asarray(groups)
     _log(args, f"Groups ({args.groups}): {len(np.unique(groups))} for {len(groups)} images; "
                "the validation hold-out (and CV folds) keep each group on one side.")
@@ -177,12 +177,12 @@ def _pipeline(args, **extra):
 
     args.resolved_recipe = recipe = _resolve_recipe(args)
     if args.groups not in (None, "near-duplicates", "breakhis"):
-        import re
+        from .datasets import file_group
 
         try:
-            re.compile(args.groups)
-        except re.error as exc:
-            raise CLIError(f"--groups {args.groups!r} is not a valid regular expression ({exc}).") from None
+            file_group(args.groups, "")  # compiles the pattern: a bad one fails before loading
+        except ValueError as exc:
+            raise CLIError(f"--groups {args.groups!r} is not a valid regular expression ({exc.__cause__}).") from None
     params = dict(
         cnn__random_state=args.random_state,
         augment__random_state=args.random_state,
@@ -849,7 +849,7 @@ def _add_training_options(parser):
                        help="keep groups of images together in the validation hold-out (and CV folds): "
                             "'near-duplicates' (similar images, as in BUSI), 'breakhis' (patient id in "
                             "BreakHis file names) or a regular expression over file names (its named group "
-                            "'group', else the whole match)")
+                            "'group', else its first group, else the whole match; at most 1 s per name)")
     group.add_argument("--param", action="append", metavar="KEY=VALUE", default=[],
                        help="pipeline parameter, repeatable: cnn__learning_rate=0.0005, "
                             "cnn__conv_filters=[16,32], augment__rotation=10 (values read as JSON, "

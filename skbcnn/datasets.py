@@ -52,11 +52,13 @@ __all__ = [
     "load_medmnist",
     "native_image_size",
     "group_near_duplicates",
+    "file_group",
     "make_synthetic_ultrasound",
     "IMAGE_EXTENSIONS",
     "BREAKHIS_PATIENT",
     "MAX_IMAGE_PIXELS",
     "MAX_ASPECT_RATIO",
+    "GROUP_PATTERN_TIMEOUT",
     "IMAGE_FORMATS",
 ]
 
@@ -82,6 +84,9 @@ BREAKHIS_PATIENT = r"^SOB_[BM]_[A-Z]+-(?P<group>\d+-[0-9A-Za-z]+)-\d+-\d+"
 # BUSI ground-truth masks sit beside the images: "benign (4)_mask.png",
 # "benign (4)_mask_1.png" (several lesions). They are never training images.
 _MASK_SUFFIX = re.compile(r"_mask(_\d+)?$")
+
+#: Seconds a group pattern may spend matching one file name (see :func:`file_group`).
+GROUP_PATTERN_TIMEOUT = 1.0
 
 
 
@@ -289,21 +294,83 @@ def _list_class_files(folder, extensions):
     return files
 
 
+def file_group(pattern, filename):
+    """Group id of one file (e.g. its patient) from a regular expression over its name.
+
+    The one rule for group patterns, used by :func:`load_image_folder`
+    (``group_pattern``) and the command line (``--groups``): the pattern is
+    searched in the file's name (not its folders); the group id is its named
+    group ``group``, else its first group, else the whole match.
+
+    Matching is bounded in time: a pattern that backtracks catastrophically
+    (``^(a|aa)+$`` on a long name) stops after
+    :data:`GROUP_PATTERN_TIMEOUT` seconds with an error instead of running
+    for hours. Patterns are matched with the `regex
+    <https://pypi.org/project/regex/>`_ module, whose syntax is that of
+    Python's :mod:`re` (``(?P<group>...)`` included) and which has a time
+    limit.
+
+    Parameters
+    ----------
+    pattern : str
+        A regular expression, or ``"breakhis"`` for :data:`BREAKHIS_PATIENT`.
+    filename : str or path-like
+        A file name or path (only the last component is searched).
+
+    Returns
+    -------
+    group : str or None
+        The group id, or None when the pattern does not match the name.
+
+    Raises
+    ------
+    ValueError
+        If ``pattern`` is not a valid regular expression, or matching one
+        name takes longer than :data:`GROUP_PATTERN_TIMEOUT` seconds.
+
+    Examples
+    --------
+    >>> from skbcnn.datasets import file_group
+    >>> file_group("breakhis", "SOB_B_A-14-22549AB-40-001.png")
+    '14-22549AB'
+    >>> file_group(r"patient(\\d+)", "scans/patient12_left.png"), file_group("^x", "a.png")
+    ('12', None)
+    """
+    import regex
+
+    pattern = BREAKHIS_PATIENT if pattern == "breakhis" else pattern
+    try:
+        compiled = regex.compile(pattern)
+    except (regex.error, TypeError) as exc:
+        raise ValueError(f"group pattern {pattern!r} is not a valid regular expression ({exc}).") from exc
+    name = Path(filename).name
+    try:
+        match = compiled.search(name, timeout=GROUP_PATTERN_TIMEOUT)
+    except TimeoutError:
+        raise ValueError(
+            f"group pattern {pattern!r} took more than {GROUP_PATTERN_TIMEOUT} s on the file name {name!r} "
+            "(skbcnn.datasets.GROUP_PATTERN_TIMEOUT): it backtracks catastrophically; remove nested "
+            "repetition such as (a+)+ or (a|aa)+ from it."
+        ) from None
+    if match is None:
+        return None
+    if "group" in compiled.groupindex:
+        return match.group("group")
+    return match.group(1) if compiled.groups else match.group(0)
+
+
 def _group_function(group_pattern):
     if group_pattern is None or callable(group_pattern):
         return group_pattern
-    pattern = re.compile(BREAKHIS_PATIENT if group_pattern == "breakhis" else group_pattern)
+    file_group(group_pattern, "")  # an invalid pattern fails before any file is read
 
     def group_of(path):
-        match = pattern.search(Path(path).name)
-        if match is None:
+        group = file_group(group_pattern, path)
+        if group is None:
             raise ValueError(
-                f"group_pattern {pattern.pattern!r} does not match the file name "
-                f"{Path(path).name!r}."
+                f"group_pattern {group_pattern!r} does not match the file name {Path(path).name!r}."
             )
-        if "group" in pattern.groupindex:
-            return match.group("group")
-        return match.group(1) if pattern.groups else match.group(0)
+        return group
 
     return group_of
 
@@ -357,8 +424,9 @@ def load_image_folder(
         How to get a group id (e.g. the patient) from each file name for
         group-aware cross-validation: ``"breakhis"`` (patient id of BreakHis
         names, see :data:`BREAKHIS_PATIENT`), a regular expression (its named
-        group ``group``, else its first group, else the whole match) or a
-        function of the file path. Fills ``groups``.
+        group ``group``, else its first group, else the whole match; matched
+        with a time limit, see :func:`file_group`) or a function of the file
+        path. Fills ``groups``.
     extensions : tuple of str, default=IMAGE_EXTENSIONS
         File name endings (case-insensitive) that count as images.
     on_error : {"raise", "skip"}, default="raise"

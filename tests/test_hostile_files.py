@@ -119,3 +119,41 @@ def test_long_image_within_the_ratio_is_shrunk_along_its_length(tmp_path, monkey
     path.write_bytes(_png(100, 10_000))
     assert load_images(path, image_size=16).images.shape == (1, 16, 16)
     assert max(resized[0]) <= 8 * 16
+
+
+# ------------------------------------------------------------ group patterns
+def test_group_pattern_rule_is_one_function():
+    from skbcnn.datasets import file_group
+
+    assert file_group("breakhis", "a/b/SOB_B_A-14-22549AB-40-001.png") == "14-22549AB"
+    assert file_group(r"(?P<group>p\d+)_(\d+)", "p7_3.png") == "p7"
+    assert file_group(r"p(\d+)_(\d+)", "p7_3.png") == "7"  # first group
+    assert file_group(r"p\d+", "x_p7_3.png") == "p7"  # whole match
+    assert file_group(r"^q", "p7.png") is None
+    with pytest.raises(ValueError, match=r"group pattern '\(\[' is not a valid regular expression"):
+        file_group("([", "p7.png")
+
+
+def test_catastrophic_group_pattern_stops_with_an_error(tree, monkeypatch):
+    from skbcnn import datasets
+
+    monkeypatch.setattr(datasets, "GROUP_PATTERN_TIMEOUT", 0.2)
+    (tree / "benign" / "0.png").rename(tree / "benign" / ("0" + "a" * 60 + "!.png"))  # listed first
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=r"took more than 0.2 s on the file name '0a+!.png'.*backtracks"):
+        load_image_folder(tree, image_size=8, group_pattern=r"^\d(a|aa)+$")
+    assert time.perf_counter() - start < 30
+
+
+def test_cli_groups_pattern_cannot_hang_training(tree, tmp_path, capsys, monkeypatch):
+    from skbcnn import datasets
+    from skbcnn.cli import main
+
+    monkeypatch.setattr(datasets, "GROUP_PATTERN_TIMEOUT", 0.2)
+    (tree / "benign" / "0.png").rename(tree / "benign" / ("0" + "a" * 60 + "!.png"))
+    start = time.perf_counter()
+    code = main(["train", str(tree), "--image-size", "16", "--recipe", "from_scratch", "--epochs", "1",
+                 "--groups", r"^\d(a|aa)+$", "--out", str(tmp_path / "m.skbcnn"), "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--groups: group pattern" in err and "backtracks" in err
+    assert time.perf_counter() - start < 60 and not (tmp_path / "m.skbcnn").exists()
