@@ -223,6 +223,8 @@ def _decode_all(paths, size, color, *, n_jobs, verbose):
     limit = MAX_IMAGE_PIXELS  # read here: joblib's worker processes see the module's default
 
     def read_or_error(path):
+        if isinstance(path, ImageReadError):  # refused while listing (a link leading outside)
+            return path
         try:
             return _read_image(path, size, color, limit)
         except ImageReadError as exc:
@@ -274,23 +276,37 @@ def _is_image_file(name, extensions):
     return not name.startswith(".") and name.lower().endswith(extensions)
 
 
-def _list_class_files(folder, extensions):
+def _outside(path, root):
+    """Where ``path`` leads (links resolved) when that is outside ``root``; else None."""
+    real, top = os.path.realpath(path), os.path.realpath(root)
+    return real if os.path.commonpath([real, top]) != top else None
+
+
+def _list_class_files(folder, extensions, root=None):
     """All image files under ``folder`` (recursively), masks left out.
 
     Symbolic links to folders are not followed, so a link loop cannot make
-    the walk endless; unreadable sub-folders raise instead of vanishing.
+    the walk endless; unreadable sub-folders raise instead of vanishing. A
+    file that is a link leading outside ``root`` (default: ``folder``) is
+    listed as an :class:`ImageReadError` in its place, never as a path:
+    skbcnn reads no file outside the folder it was given.
     """
 
     def on_walk_error(error):
         raise PermissionError(f"Cannot list folder {error.filename}: {error.strerror}.")
 
+    root = folder if root is None else root
     files = []
-    for root, dirs, names in os.walk(folder, onerror=on_walk_error, followlinks=False):
+    for walked, dirs, names in os.walk(folder, onerror=on_walk_error, followlinks=False):
         dirs.sort()
         for name in sorted(names):
-            path = Path(root) / name
+            path = Path(walked) / name
             if _is_image_file(name, extensions) and not _MASK_SUFFIX.search(path.stem):
-                files.append(path)
+                target = _outside(path, root)
+                files.append(path if target is None else ImageReadError(
+                    f"{path}: a link to {target}, outside the data folder {root}; not read (skbcnn "
+                    "reads no file outside the folder it is given)."
+                ))
     return files
 
 
@@ -408,6 +424,12 @@ def load_image_folder(
     BUSI masks (``*_mask.png``, ``*_mask_1.png``) and hidden files are
     skipped.
 
+    Nothing outside ``path`` is read: an image file that is a symbolic link
+    leading outside it counts as an unreadable file (an error naming it, or
+    left out with a warning under ``on_error="skip"``); a class folder that
+    links outside it is left out with a warning (an error when named in
+    ``classes``). Links inside ``path`` are followed as usual.
+
     Parameters
     ----------
     path : str or path-like
@@ -479,7 +501,17 @@ def load_image_folder(
     check_param("on_error", on_error, _ON_ERROR)
     extensions = _check_extensions(extensions)
     if classes is None:
-        classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        listed = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        # a class folder that links out of the data folder is not data of this folder
+        outside = {p.name: _outside(p, root) for p in listed if _outside(p, root) is not None}
+        if outside:
+            warnings.warn(
+                f"Skipped {len(outside)} class folder(s) of {root} that link outside it: "
+                + "; ".join(f"{name} -> {target}" for name, target in outside.items())
+                + ". skbcnn reads no file outside the folder it is given; copy the images in to use them.",
+                UserWarning, stacklevel=2,
+            )
+        classes = [p.name for p in listed if p.name not in outside]
         if not classes:
             raise ValueError(
                 f"load_image_folder: {root} has no class sub-folders; expected "
@@ -497,7 +529,12 @@ def load_image_folder(
             raise FileNotFoundError(
                 f"load_image_folder: class folder {folder} does not exist; sub-folders of {root}: {found}."
             )
-        files = _list_class_files(folder, extensions)
+        if _outside(folder, root) is not None:
+            raise ValueError(
+                f"load_image_folder: class folder {folder} links to {_outside(folder, root)}, outside {root}; "
+                "skbcnn reads no file outside the folder it is given: copy the images into it."
+            )
+        files = _list_class_files(folder, extensions, root)
         if not files:
             raise ValueError(
                 f"load_image_folder: class folder {folder} holds no image files "

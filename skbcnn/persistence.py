@@ -256,13 +256,12 @@ def _write_files(files, *, through_links):
             tmp.unlink(missing_ok=True)
 
 
-def write_atomically(path, data):
+def write_atomically(path, data, *, through_link=True):
     """Write ``data`` to ``path`` through a temporary file and a rename.
 
     The temporary file (``.<name>.tmp-<pid>`` beside the target) is created
     with mode ``0o666`` less the umask and synced to disk before the rename;
     leftovers of killed writers (whose process is gone) are removed first.
-    A symbolic link is written through: the file it points to is replaced.
 
     Parameters
     ----------
@@ -270,6 +269,11 @@ def write_atomically(path, data):
         Destination file.
     data : bytes
         The file's content.
+    through_link : bool, default=True
+        A symbolic link at ``path`` is written through (the file it points
+        to is replaced); with False the link itself is replaced by a new
+        file and its target is left alone (report files, whose folder may
+        hold links someone else planted).
 
     Returns
     -------
@@ -284,7 +288,7 @@ def write_atomically(path, data):
     >>> path.read_bytes()
     b'hello'
     """
-    _write_files({path: data}, through_links=True)
+    _write_files({path: data}, through_links=through_link)
     return Path(path)
 
 

@@ -10,6 +10,7 @@ data, library versions, date). The metrics come from
 import base64
 import csv
 import html
+import io
 import json
 import math
 from datetime import datetime, timezone
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ._steps import final_step
-from .persistence import library_versions, sha256_of_file
+from .persistence import library_versions, sha256_of_file, write_atomically
 
 __all__ = ["write_report", "build_provenance"]
 
@@ -393,15 +394,17 @@ def write_report(estimator, X, y, out_dir, *, class_names=None, positive_class=N
                 ]
 
     metrics["provenance"] = build_provenance(estimator, n_images=len(X), **(provenance or {}))
+    # Every report file is created fresh (written whole, renamed into place):
+    # a link planted in the folder is replaced, its target never written.
     paths = {}
-    paths["metrics_json"] = out / "metrics.json"
-    paths["metrics_json"].write_text(json.dumps(_jsonable(metrics), indent=2) + "\n", encoding="utf-8")
-    paths["metrics_csv"] = out / "metrics.csv"
-    with open(paths["metrics_csv"], "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["class", "precision", "recall", "f1", "support"])
-        for name, row in metrics["per_class"].items():
-            writer.writerow([name, row["precision"], row["recall"], row["f1"], row["support"]])
+    paths["metrics_json"] = write_atomically(
+        out / "metrics.json", (json.dumps(_jsonable(metrics), indent=2) + "\n").encode(), through_link=False)
+    table = io.StringIO(newline="")
+    writer = csv.writer(table)
+    writer.writerow(["class", "precision", "recall", "f1", "support"])
+    for name, row in metrics["per_class"].items():
+        writer.writerow([name, row["precision"], row["recall"], row["f1"], row["support"]])
+    paths["metrics_csv"] = write_atomically(out / "metrics.csv", table.getvalue().encode(), through_link=False)
 
     drawings = {
         "confusion_matrix": lambda: plots.plot_confusion_matrix(metrics),
@@ -420,10 +423,11 @@ def write_report(estimator, X, y, out_dir, *, class_names=None, positive_class=N
             masks=None if masks is None else masks[shown], n=len(shown),
         )
     figures = {}
-    with matplotlib.rc_context({"figure.max_open_warning": 0}):
+    # class names are text, not mathtext: a name like "$\foo{$" must not reach the TeX parser
+    with matplotlib.rc_context({"figure.max_open_warning": 0, "text.parse_math": False}):
         for key, draw in drawings.items():
             figures[key] = plots.save_figure(draw(), out / f"{key}.png", close=True)
     paths.update(figures)
-    paths["html"] = out / "report.html"
-    paths["html"].write_text(_html(metrics, figures, title, extra_rows), encoding="utf-8")
+    paths["html"] = write_atomically(out / "report.html", _html(metrics, figures, title, extra_rows).encode(),
+                                     through_link=False)
     return paths

@@ -157,3 +157,75 @@ def test_cli_groups_pattern_cannot_hang_training(tree, tmp_path, capsys, monkeyp
     err = capsys.readouterr().err
     assert code == 2 and "--groups: group pattern" in err and "backtracks" in err
     assert time.perf_counter() - start < 60 and not (tmp_path / "m.skbcnn").exists()
+
+
+# ---------------------------------------------------- links leading outside
+@pytest.fixture
+def private(tmp_path):
+    """A folder beside the data that the data's links point into."""
+    folder = tmp_path / "private"
+    (folder / "tree").mkdir(parents=True)
+    for i in range(2):
+        Image.fromarray(np.full((20, 16), 200, np.uint8)).save(folder / "tree" / f"secret{i}.png")
+    return folder
+
+
+def test_image_links_leading_outside_the_data_are_not_read(tree, private):
+    (tree / "benign" / "x.png").symlink_to(private / "tree" / "secret0.png")
+    (tree / "benign" / "inside.png").symlink_to(tree / "malignant" / "0.png")  # inside: read
+    with pytest.raises(ImageReadError, match=r"x.png: a link to .*secret0.png, outside the data folder"):
+        load_image_folder(tree, image_size=8)
+    with pytest.warns(UserWarning, match=r"Skipped 1 unreadable file\(s\).*x.png: a link to"):
+        data = load_image_folder(tree, image_size=8, on_error="skip")
+    assert len(data.images) == 7 and not any("secret" in f or f.endswith("x.png") for f in data.filenames)
+    # given benign/ alone, its link into malignant/ leads outside too
+    with pytest.warns(UserWarning, match=r"Skipped 2 unreadable.*inside.png: a link to"):
+        assert len(load_images(tree / "benign", image_size=8, on_error="skip").images) == 3
+
+
+def test_class_folders_linking_outside_the_data_are_skipped(tree, private):
+    (tree / "stolen").symlink_to(private / "tree", target_is_directory=True)
+    with pytest.warns(UserWarning, match=r"Skipped 1 class folder\(s\) .* stolen -> .*private/tree"):
+        data = load_image_folder(tree, image_size=8)
+    assert data.target_names.tolist() == ["benign", "malignant"] and len(data.images) == 6
+    with pytest.raises(ValueError, match="class folder .*stolen links to .*outside"):
+        load_image_folder(tree, classes=["benign", "stolen"], image_size=8)
+
+
+# -------------------------------------------------------------- report files
+class _Fixed:
+    """A fitted classifier stand-in: fixed probabilities, any class names."""
+
+    def __init__(self, classes):
+        self.classes_ = np.asarray(classes)
+
+    def predict_proba(self, X):
+        proba = np.linspace(1, 2, len(self.classes_))
+        return np.tile(proba / proba.sum(), (len(X), 1))
+
+
+@pytest.mark.filterwarnings("ignore:the model predicted")
+def test_report_files_are_created_fresh_never_through_a_planted_link(tmp_path):
+    from skbcnn.report import write_report
+
+    out, victim = tmp_path / "report", tmp_path / "victim.txt"
+    out.mkdir()
+    victim.write_text("keep me")
+    for name in ("metrics.csv", "metrics.json", "report.html", "confusion_matrix.png"):
+        (out / name).symlink_to(victim)
+    X = np.random.default_rng(0).random((6, 16, 16)).astype(np.float32)
+    paths = write_report(_Fixed(["a", "b"]), X, np.array(["a", "b"] * 3), out, n_images=2)
+    assert victim.read_text() == "keep me"
+    for name in ("metrics.csv", "metrics.json", "report.html", "confusion_matrix.png"):
+        assert not (out / name).is_symlink() and (out / name).stat().st_size > 0
+    assert paths["metrics_csv"] == out / "metrics.csv"
+
+
+@pytest.mark.filterwarnings("ignore:the model predicted")
+def test_report_with_tex_like_class_names(tmp_path):
+    from skbcnn.report import write_report
+
+    names = ["$\\foo{$", "a_b^c"]
+    X = np.random.default_rng(0).random((6, 16, 16)).astype(np.float32)
+    paths = write_report(_Fixed(names), X, np.array(names * 3), tmp_path / "r", n_images=2)
+    assert "$\\foo{$" in (tmp_path / "r" / "metrics.csv").read_text() and paths["confusion_matrix"].is_file()
