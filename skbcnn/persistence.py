@@ -54,6 +54,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import stat
 import struct
 import tempfile
@@ -819,15 +820,39 @@ def _check_keras_config(config, where):
             stack.extend(item.values())
 
 
-def _load_network(keras_file, where):
-    """The network of a ``.keras`` file, checked before Keras reads it (safe mode)."""
-    import zipfile
+# The members Keras writes for a network without assets (every skbcnn
+# network): anything else would be extracted by Keras into a temporary folder
+# of its own, which it leaves behind when the extraction fails.
+_KERAS_MEMBERS = {"config.json", "metadata.json", "model.weights.h5"}
 
+
+def _load_network(keras_file, where):
+    """The network of a ``.keras`` file, checked before Keras reads it (safe mode).
+
+    Keras reads a copy in a temporary folder skbcnn creates and removes on
+    every path (Keras may extract the weights beside the file it reads), and
+    only files with the members skbcnn writes, so Keras never extracts
+    anything elsewhere.
+    """
     import keras
 
     from ._training import configure_tensorflow
 
     configure_tensorflow()  # thread settings only apply before the network exists
+    with tempfile.TemporaryDirectory(prefix="skbcnn-network-") as folder:
+        own = Path(folder) / "cnn.keras"
+        shutil.copyfile(keras_file, own)
+        _check_keras_file(own, where)
+        try:
+            return keras.saving.load_model(own, safe_mode=True, compile=True)
+        except Exception as exc:  # Keras raises many kinds; all mean "this file is not a usable network"
+            raise ValueError(f"{where}: the network cannot be loaded ({type(exc).__name__}: {exc}).") from None
+
+
+def _check_keras_file(keras_file, where):
+    """Refuse a ``.keras`` file that is not a zip of skbcnn's members, too large, or names code."""
+    import zipfile
+
     if not zipfile.is_zipfile(keras_file):
         raise ValueError(f"{where}: not a Keras .keras file (not a zip archive).")
     try:
@@ -836,6 +861,12 @@ def _load_network(keras_file, where):
             missing = sorted({"config.json", "model.weights.h5"} - names)
             if missing:
                 raise ValueError(f"{where}: not a Keras .keras file (it lacks {missing}).")
+            extra = sorted(names - _KERAS_MEMBERS)
+            if extra:
+                raise ValueError(
+                    f"{where}: the network holds files skbcnn never writes ({', '.join(extra[:3])}"
+                    f"{', ...' if len(extra) > 3 else ''}); refusing to load it."
+                )
             size = sum(info.file_size for info in archive.infolist())
             if size > MAX_NETWORK_BYTES:
                 raise ValueError(
@@ -848,10 +879,6 @@ def _load_network(keras_file, where):
     if _too_deep(config, 256):
         raise ValueError(f"{where}: config.json is nested too deeply.")
     _check_keras_config(config, where)
-    try:
-        return keras.saving.load_model(keras_file, safe_mode=True, compile=True)
-    except Exception as exc:  # Keras raises many kinds; all mean "this file is not a usable network"
-        raise ValueError(f"{where}: the network cannot be loaded ({type(exc).__name__}: {exc}).") from None
 
 
 def _decode_checked(value, where):

@@ -229,3 +229,42 @@ def test_report_with_tex_like_class_names(tmp_path):
     X = np.random.default_rng(0).random((6, 16, 16)).astype(np.float32)
     paths = write_report(_Fixed(names), X, np.array(names * 3), tmp_path / "r", n_images=2)
     assert "$\\foo{$" in (tmp_path / "r" / "metrics.csv").read_text() and paths["confusion_matrix"].is_file()
+
+
+# ------------------------------------------------- Keras' extraction folder
+def _with_member(keras_bytes, name, data, *, bad_crc=False):
+    """The .keras zip with one more (stored) member; ``bad_crc`` damages its bytes after the CRC."""
+    import io
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(keras_bytes))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for member in source.namelist():
+            archive.writestr(member, source.read(member))
+        archive.writestr(name, data)
+    out = buffer.getvalue()
+    return out.replace(data, data[:-1] + b"X") if bad_crc else out
+
+
+@pytest.mark.parametrize("bad_crc", [True, False], ids=["bad-crc", "intact"])
+def test_a_refused_network_leaves_no_extracted_file(fitted_pipeline, tmp_path, monkeypatch, bad_crc):
+    import json
+    import tempfile
+
+    from skbcnn.persistence import export_model, import_model
+
+    folder = export_model(fitted_pipeline[0], tmp_path / "export")
+    keras_file = folder / "cnn.keras"
+    keras_file.write_bytes(_with_member(keras_file.read_bytes(), "assets/evil.sh", b"#!/bin/sh\necho pwned\n",
+                                        bad_crc=bad_crc))
+    description = json.loads((folder / "skbcnn.json").read_text())
+    description.pop("cnn_sha256")  # as an older export would be: reach the network checks
+    (folder / "skbcnn.json").write_text(json.dumps(description))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # every temporary folder goes here
+    with pytest.raises(ValueError, match=r"cnn.keras: the network holds files skbcnn never writes \(assets/evil.sh"):
+        import_model(folder)
+    assert list(scratch.rglob("*")) == []
+    assert sorted(p.name for p in folder.iterdir()) == ["cnn.keras", "skbcnn.json"]
