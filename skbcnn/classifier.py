@@ -258,7 +258,7 @@ class CNNClassifier(KerasClassifier):
         "activation": [OneOf(_ACTIVATIONS), Hidden(InstanceOf(object, exclude=str, words="a callable"))],
         "optimizer": [
             OneOf(_OPTIMIZERS, casefold=True),
-            InstanceOf(object, exclude=str, words="a Keras optimizer"),
+            InstanceOf(object, exclude=(str, type(None)), words="a Keras optimizer"),
         ],
         "learning_rate": [Range(Real, 0, None, closed="neither", words="a positive number")],
         "loss": "no_validation",
@@ -272,7 +272,7 @@ class CNNClassifier(KerasClassifier):
         "tta": [BOOLEAN],
         "class_weight": [None, OneOf({"balanced"}, words="'balanced'"), InstanceOf(dict, words="a dict")],
         "warm_start": "no_validation",
-        "random_state": "no_validation",
+        "random_state": ["random_state"],  # None, an int in [0, 2**32 - 1] or a RandomState
         "verbose": "no_validation",
         "callbacks": "no_validation",
     }

@@ -58,6 +58,7 @@ import shutil
 import stat
 import struct
 import tempfile
+import threading
 import warnings
 from datetime import datetime, timezone
 from importlib import metadata
@@ -235,8 +236,20 @@ def _write_files(files, *, through_links):
     interruption) leaves every target as it was; the temporary files are
     removed in every case. Leftovers of killed writers (whose process is
     gone) are removed first. ``through_links`` says whether a symbolic link
-    at a target is written through (see :func:`_write_target`).
+    at a target is written through (see :func:`_write_target`). Writes from
+    threads of one process run one after another.
     """
+    with _WRITE_LOCK:
+        _write_files_unlocked(files, through_links=through_links)
+
+
+# Saves in one process run one at a time: a temporary name holds the process
+# id only, and the stale-file cleanup of one thread's save would otherwise
+# remove another thread's temporary file of the same target.
+_WRITE_LOCK = threading.Lock()
+
+
+def _write_files_unlocked(files, *, through_links):
     targets = [_write_target(path, through_link=through_links) for path in files]
     temporaries = []
     try:

@@ -268,3 +268,32 @@ def test_a_refused_network_leaves_no_extracted_file(fitted_pipeline, tmp_path, m
         import_model(folder)
     assert list(scratch.rglob("*")) == []
     assert sorted(p.name for p in folder.iterdir()) == ["cnn.keras", "skbcnn.json"]
+
+
+# ------------------------------------------------------ misuse of the API
+def test_threads_saving_to_the_same_path_all_succeed(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import skbcnn
+
+    path = tmp_path / "m.skbcnn"
+
+    def save(i):
+        return skbcnn.save({"i": i, "pad": b"x" * 200_000}, path, format="pickle")
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(save, range(48)))  # raises the first failure
+    assert len(results) == 48 and skbcnn.load(path, trusted=True)["i"] in range(48)
+    assert [p.name for p in tmp_path.iterdir()] == ["m.skbcnn"]
+
+
+@pytest.mark.parametrize("param, value, match", [
+    ("random_state", -1, r"random_state must be an int in the range \[0, 4294967295\]"),
+    ("optimizer", None, "optimizer must be one of .* or a Keras optimizer; got None"),
+])
+def test_classifier_misuse_is_a_parameter_error(param, value, match):
+    from skbcnn.classifier import CNNClassifier
+
+    X = np.zeros((8, 16, 16), np.float32)
+    with pytest.raises(ValueError, match=match):
+        CNNClassifier(**{param: value}, epochs=1).fit(X, [0, 1] * 4)
