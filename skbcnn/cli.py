@@ -266,6 +266,9 @@ def _load_model(path):
     from .persistence import UntrustedFileError, load
 
     path = Path(path)
+    if path.exists() and not path.is_file():
+        raise CLIError(f"model file {path} is not a regular file (a folder, named pipe or device); "
+                       "give the path of a .skbcnn file.")
     if not path.is_file():
         raise FileNotFoundError(f"model file {path} does not exist.")
     with warnings.catch_warnings():
@@ -674,6 +677,9 @@ def _write_predictions(fmt, paths, predicted, proba, classes):
 
 def _read_grid(path):
     path = Path(path)
+    if path.exists() and not path.is_file():
+        raise CLIError(f"grid file {path} is not a regular file (a folder, named pipe or device); "
+                       "give the path of a .json or .toml file.")
     if not path.is_file():
         raise FileNotFoundError(f"grid file {path} does not exist.")
     text = path.read_text(encoding="utf-8")

@@ -807,6 +807,9 @@ def load_busi(
     return data
 
 
+# Labels of a MedMNIST file are class indices below this.
+_MAX_MEDMNIST_CLASSES = 1000
+
 # Label names of the MedMNIST sets this library targets; others get "0", "1", ...
 _MEDMNIST_LABELS = {"breastmnist": ("malignant", "normal/benign")}
 
@@ -871,11 +874,21 @@ def load_medmnist(path=None, *, split="train", image_size=None, color="grey", re
     path = Path(path).expanduser() if path is not None else get_data_home() / "breastmnist_trainval.npz"
     size = check_image_size(image_size, allow_none=True)
     check_param("color", color, _COLOR)
+    if path.exists() and not path.is_file():
+        raise ValueError(f"load_medmnist: {path} is not a regular file (a folder, named pipe or device); "
+                         "pass the path of a MedMNIST .npz file.")
     if not path.is_file():
         raise FileNotFoundError(
             f"load_medmnist: file {path} does not exist (set SKBCNN_DATA or pass the path of a "
             "MedMNIST .npz file)."
         )
+    import zipfile
+
+    # np.load tries other formats on a file that is not a zip archive (and
+    # for random bytes answers with advice about pickles): say what it is.
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"load_medmnist: {path} is not a readable .npz file: it is not a zip archive "
+                         "(MedMNIST files are .npz archives such as breastmnist.npz).")
     try:
         with np.load(path, allow_pickle=False) as archive:
             keys = set(archive.files)
@@ -900,6 +913,12 @@ def load_medmnist(path=None, *, split="train", image_size=None, color="grey", re
         raise ValueError(
             f"load_medmnist: expected non-negative integer labels in {split}_labels; "
             f"got dtype {labels.dtype}" + (f", minimum {labels.min()}." if labels.dtype.kind in "iuf" else ".")
+        )
+    if labels.size and labels.max() >= _MAX_MEDMNIST_CLASSES:
+        # a label is a class index: n classes make n names and counts
+        raise ValueError(
+            f"load_medmnist: {split}_labels holds the label {labels.max()}; labels are class indices "
+            f"below {_MAX_MEDMNIST_CLASSES} (MedMNIST sets have at most 11 classes). The file is damaged."
         )
     target = labels.reshape(-1).astype(np.int64)
     if images.ndim not in (3, 4) or len(images) != len(target):

@@ -3,6 +3,7 @@ data, no hang, no crash. Every hostile file is built here; an external
 program is a stand-in script that leaves a marker file when it runs."""
 
 import os
+import re
 import struct
 import time
 import zlib
@@ -297,3 +298,42 @@ def test_classifier_misuse_is_a_parameter_error(param, value, match):
     X = np.zeros((8, 16, 16), np.float32)
     with pytest.raises(ValueError, match=match):
         CNNClassifier(**{param: value}, epochs=1).fit(X, [0, 1] * 4)
+
+
+# ------------------------------------------------------------ clear errors
+@pytest.mark.parametrize("labels, shown", [
+    (np.array([[0], [2**62]], np.int64), "4611686018427387904"),
+    (np.array([[0], [1e19]]), "1e+19"),
+], ids=["huge-int", "huge-float"])
+def test_medmnist_absurd_labels_are_refused(tmp_path, labels, shown):
+    from skbcnn.datasets import load_medmnist
+
+    path = tmp_path / "set.npz"
+    np.savez(path, train_images=np.zeros((2, 8, 8), np.uint8), train_labels=labels)
+    with pytest.raises(ValueError, match=rf"train_labels holds the label {re.escape(shown)}; labels are class indices below"):
+        load_medmnist(path)
+
+
+def test_medmnist_random_bytes_and_special_files(tmp_path):
+    from skbcnn.datasets import load_medmnist
+
+    noise = tmp_path / "noise.npz"
+    noise.write_bytes(np.random.default_rng(0).bytes(1000))
+    with pytest.raises(ValueError, match=r"noise.npz is not a readable .npz file: it is not a zip archive") as error:
+        load_medmnist(noise)
+    assert "pickle" not in str(error.value)
+    folder = tmp_path / "folder.npz"
+    folder.mkdir()
+    with pytest.raises(ValueError, match="folder.npz is not a regular file"):
+        load_medmnist(folder)
+
+
+def test_cli_model_path_that_is_a_folder_or_pipe(tmp_path, capsys):
+    from skbcnn.cli import main
+
+    os.mkfifo(tmp_path / "pipe.skbcnn")
+    (tmp_path / "dir.skbcnn").mkdir()
+    for name in ("pipe.skbcnn", "dir.skbcnn"):
+        assert main(["info", str(tmp_path / name)]) == 2
+        err = capsys.readouterr().err
+        assert f"{name} is not a regular file" in err and "does not exist" not in err
