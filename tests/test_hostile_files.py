@@ -337,3 +337,11 @@ def test_cli_model_path_that_is_a_folder_or_pipe(tmp_path, capsys):
         assert main(["info", str(tmp_path / name)]) == 2
         err = capsys.readouterr().err
         assert f"{name} is not a regular file" in err and "does not exist" not in err
+
+
+def test_absurd_n_jobs_runs_one_job_per_core():
+    from skbcnn.enhancement import Denoiser
+
+    X = np.random.default_rng(0).random((6, 16, 16)).astype(np.float32)
+    expected = Denoiser(n_jobs=1).fit_transform(X)
+    np.testing.assert_array_equal(Denoiser(n_jobs=100_000).fit_transform(X), expected)
