@@ -397,10 +397,10 @@ def _model_summary(model, path=None, info=None):
             + f" ({channels} channel{'s' if channels != 1 else ''})")
     training = info["training"]
     if training:
-        counts = ", ".join(f"{k} {v}" for k, v in (training.get("class_counts") or {}).items())
+        counts = ", ".join(f"{k} {v}" for k, v in _as_dict(training.get("class_counts")).items())
         add("trained on", f"{training.get('data_source')}: {training.get('n_images')} images"
             + (f" ({counts})" if counts else "") + (f", {training['created']}" if training.get("created") else ""))
-        versions = training.get("versions") or {}
+        versions = _as_dict(training.get("versions"))
         add("recipe", training.get("recipe"))
         add("groups", training.get("groups"))
         add("trained with", ", ".join(f"{k} {v}" for k, v in versions.items() if v))
@@ -425,7 +425,18 @@ def _model_summary(model, path=None, info=None):
         lines.append("parameters:")
     width = max((len(k) for k in changed), default=0)
     lines += [f"  {k:<{width}}  {json.dumps(v)}" for k, v in changed.items()]
-    return "\n".join(lines)
+    # text from the file (class names, the recorded command) reaches the terminal escaped
+    return "\n".join(_printable(line) for line in lines)
+
+
+def _as_dict(value):
+    """``value`` if it is a dict, else an empty one (training records of a file are not trusted)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _printable(text):
+    """``text`` with control characters (escape sequences, newlines) shown as escapes."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in str(text))
 
 
 def _save_model(estimator, path):
@@ -644,6 +655,11 @@ def _predict(args):
         classes = [c.item() if hasattr(c, "item") else c for c in model.classes_]
         # reshape: CNNClassifier.predict_proba of one image returns shape (n_classes,)
         proba = np.asarray(model.predict_proba(images)).reshape(len(images), -1)
+        bad = int((~np.isfinite(proba).all(axis=1)).sum())
+        if bad:
+            raise CLIError(f"the model gave non-finite probabilities (NaN or inf) for {bad} of {len(proba)} "
+                           "image(s): its weights are damaged or its training diverged; retrain it or use "
+                           "another model file.")
         predicted = [classes[i] for i in np.argmax(proba, axis=1)]
         _write_predictions(args.format, data.filenames, predicted, proba, classes)
     elif not errors:
@@ -670,8 +686,9 @@ def _write_predictions(fmt, paths, predicted, proba, classes):
             writer.writerow([str(p), c, *(f"{v:.6f}" for v in row)])
     else:
         for p, c, row in zip(paths, predicted, proba):
-            probs = " ".join(f"{k}={v:.3f}" for k, v in zip(classes, row))
-            out.write(f"{p}\t{c}\t{probs}\n")
+            probs = " ".join(f"{_printable(k)}={v:.3f}" for k, v in zip(classes, row))
+            # one line per image, whatever its name holds (a newline, a terminal escape)
+            out.write(f"{_printable(p)}\t{_printable(c)}\t{probs}\n")
     out.flush()
 
 

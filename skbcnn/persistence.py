@@ -949,6 +949,11 @@ def _check_cnn_fitted(fitted, name, where):
     history = fitted.get("history_", {})
     if not isinstance(history, dict):
         raise ValueError(f"{where}: history_ of step {name!r} must be an object.")
+    # what Keras records: per metric, one number per epoch (readers format them as numbers)
+    if not all(isinstance(key, str) and isinstance(values, list)
+               and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+               for key, values in history.items()):
+        raise ValueError(f"{where}: history_ of step {name!r} must map metric names to lists of numbers.")
     input_range = fitted.get("input_range_")
     if input_range is not None and not (
         isinstance(input_range, tuple) and len(input_range) == 2

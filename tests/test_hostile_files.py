@@ -345,3 +345,86 @@ def test_absurd_n_jobs_runs_one_job_per_core():
     X = np.random.default_rng(0).random((6, 16, 16)).astype(np.float32)
     expected = Denoiser(n_jobs=1).fit_transform(X)
     np.testing.assert_array_equal(Denoiser(n_jobs=100_000).fit_transform(X), expected)
+
+
+# ------------------------------------------- forged, checksum-valid files
+def _model_file(path, members):
+    """A format-2 safe model file of ``members`` with a correct checksum (as skbcnn.save writes)."""
+    import hashlib
+    import json
+    from datetime import datetime, timezone
+
+    from skbcnn import persistence
+
+    header = {"format": "skbcnn-model", "format_version": 2, "content": "safe",
+              "estimator": "sklearn.pipeline.Pipeline", "created": datetime.now(timezone.utc).isoformat(),
+              "versions": persistence.library_versions(),
+              "members": [{"name": name, "size": len(data)} for name, data in members.items()]}
+    raw = json.dumps(header).encode()
+    body = persistence.MAGIC + struct.pack(">Q", len(raw)) + raw + b"".join(members.values())
+    path.write_bytes(body + hashlib.sha256(body).digest())
+    return path
+
+
+def _forged(fitted_pipeline, path, edit):
+    import json
+
+    from skbcnn.persistence import _export_members
+
+    members = _export_members(fitted_pipeline[0])
+    description = json.loads(members["skbcnn.json"])
+    edit(description)
+    return _model_file(path, {"skbcnn.json": json.dumps(description).encode(), "cnn.keras": members["cnn.keras"]})
+
+
+def _set_training(description):
+    description["training_info"] = {"class_counts": [1, 2], "versions": ["x"], "data_source": "d\x1b]0;pwned\x07",
+                                    "command": "skbcnn train\nrm -rf /", "n_images": 3}
+
+
+def _set_history(description):
+    description["steps"][-1]["fitted"]["history_"] = {"loss": ["x", "y"], "val_loss": [{"a": 1}]}
+
+
+def _set_classes(description):
+    description["steps"][-1]["fitted"]["classes_"] = {
+        "__ndarray__": ["a\x1b[2J", "b\nc", "d"], "dtype": "<U8"}
+
+
+def test_info_on_forged_training_records_prints_escaped_text(fitted_pipeline, tmp_path, capsys):
+    from skbcnn.cli import main
+
+    path = _forged(fitted_pipeline, tmp_path / "m.skbcnn", lambda d: (_set_training(d), _set_classes(d)))
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "\\x1b]0;pwned\\x07" in out
+    assert "skbcnn train\\nrm -rf /" in out and "a\\x1b[2J, b\\nc, d" in out
+    assert main(["info", str(path), "--format", "json"]) == 0
+
+
+def test_forged_history_is_refused_when_loading(fitted_pipeline, tmp_path, capsys):
+    from skbcnn.cli import main
+
+    path = _forged(fitted_pipeline, tmp_path / "m.skbcnn", _set_history)
+    assert main(["info", str(path)]) == 2
+    assert "history_ of step 'cnn' must map metric names to lists of numbers" in capsys.readouterr().err
+
+
+def test_predict_prints_one_line_per_image_and_refuses_nan(fitted_pipeline, tree, tmp_path, capsys):
+    from skbcnn.cli import _save_model, main
+
+    (tree / "benign" / "0.png").rename(tree / "benign" / "a\nb\x1b[2J.png")
+    model = _save_model(fitted_pipeline[0], tmp_path / "m.skbcnn")
+    assert main(["predict", str(model), str(tree / "benign")]) == 0
+    out = capsys.readouterr().out
+    assert len(out.splitlines()) == 3 and "a\\nb\\x1b[2J.png" in out and "\x1b" not in out
+
+    import skbcnn
+
+    broken = skbcnn.load(model)
+    network = broken[-1].model_
+    network.set_weights([np.full_like(w, np.nan) for w in network.get_weights()])
+    nan_model = _save_model(broken, tmp_path / "nan.skbcnn")
+    assert main(["predict", str(nan_model), str(tree / "benign")]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "non-finite probabilities (NaN or inf) for 3 of 3 image(s)" in err
