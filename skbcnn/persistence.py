@@ -964,8 +964,13 @@ def _check_cnn_fitted(fitted, name, where):
 
 
 def _check_network(model, classes, shape, where, network):
+    from .models._limits import check_loaded_network
+
     if len(model.inputs) != 1 or len(model.outputs) != 1:
         raise ValueError(f"{network}: the network must have one input and one output.")
+    # the limits of a network built from parameters: TensorFlow aborts the
+    # process on some absurd ones (a kernel larger than its input) at predict
+    check_loaded_network(model, network)
     inputs = tuple(model.inputs[0].shape[1:])
     if len(inputs) != 3 or any(d is not None and d != s for d, s in zip(inputs, shape)):
         raise ValueError(f"{where}: image_shape_ {shape} does not match the input {inputs} of the network "

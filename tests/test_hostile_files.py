@@ -428,3 +428,45 @@ def test_predict_prints_one_line_per_image_and_refuses_nan(fitted_pipeline, tree
     assert main(["predict", str(nan_model), str(tree / "benign")]) == 2
     out, err = capsys.readouterr()
     assert out == "" and "non-finite probabilities (NaN or inf) for 3 of 3 image(s)" in err
+
+
+# ------------------------------------------------------ networks too large
+@pytest.mark.parametrize("param, value, match", [
+    ("kernel_size", 256, "kernel_size=256 is larger than the 16x16 images"),
+    ("conv_filters", (10_000_000,), r"16x16x10000000 feature map would take 9.5 GiB"),
+    ("dense_units", (10**9,), r"the network would have [0-9,]+ weights, more than the limit"),
+], ids=["kernel", "filters", "dense"])
+def test_absurd_networks_are_refused_before_tensorflow_sees_them(param, value, match):
+    from sklearn.utils.validation import check_is_fitted
+
+    from skbcnn.classifier import CNNClassifier
+
+    X = np.random.default_rng(0).random((16, 16, 16)).astype(np.float32)
+    clf = CNNClassifier(**{"conv_filters": (2,), "dense_units": (2,), "epochs": 1, param: value})
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X, [0, 1] * 8)
+    with pytest.raises(Exception, match="not fitted"):
+        check_is_fitted(clf)
+
+
+def test_a_loaded_network_gets_the_same_limits(fitted_pipeline, tmp_path):
+    import io
+    import json
+    import zipfile
+
+    import keras
+
+    from skbcnn.persistence import export_model, import_model
+
+    folder = export_model(fitted_pipeline[0], tmp_path / "export")
+    original = zipfile.ZipFile(folder / "cnn.keras")
+    shape = json.loads(original.read("config.json"))["config"]["layers"][0]["config"]["batch_shape"][1:]
+    forged = keras.Sequential([keras.Input(tuple(shape)), keras.layers.Conv2D(2, 64, padding="same"),
+                               keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3, activation="softmax")])
+    forged.save(tmp_path / "forged.keras")
+    (folder / "cnn.keras").write_bytes((tmp_path / "forged.keras").read_bytes())
+    description = json.loads((folder / "skbcnn.json").read_text())
+    description.pop("cnn_sha256")
+    (folder / "skbcnn.json").write_text(json.dumps(description))
+    with pytest.raises(ValueError, match=r"cnn.keras: layer 'conv2d.*' has a 64x64 kernel on 32x32 images"):
+        import_model(folder)
