@@ -108,7 +108,9 @@ def _pixels_as_uint8(image):
     """A Pillow image as a uint8 array, grey ``(H, W)`` or RGB ``(H, W, 3)``.
 
     16-bit and 32-bit integer images are scaled from their 16-bit range,
-    float images from [0, 1]; palette and RGBA images become RGB (the alpha
+    float images from [0, 1] (or, when a pixel is above 1, read as 0-255;
+    above 255, NaN or infinite: a ``ValueError``); palette and RGBA images
+    become RGB (the alpha
     channel is dropped: ultrasound and histology images carry no
     transparency that matters).
     """
@@ -117,7 +119,15 @@ def _pixels_as_uint8(image):
         return np.clip(np.rint(pixels * 255), 0, 255).astype(np.uint8)
     if image.mode == "F":
         pixels = np.asarray(image, dtype=np.float64)
-        return np.clip(np.rint(pixels * 255), 0, 255).astype(np.uint8)
+        if not np.isfinite(pixels).all():
+            raise ValueError("float pixels include NaN or infinity; convert the file to 8-bit first")
+        high = pixels.max()
+        if high > 255:
+            raise ValueError(f"float pixels reach {high:.4g}, beyond both [0, 1] and [0, 255]; "
+                             "convert the file to 8-bit first")
+        # a float image in [0, 1] is scaled; one with values above 1 is read as 0-255
+        scale = 255 if high <= 1 else 1
+        return np.clip(np.rint(pixels * scale), 0, 255).astype(np.uint8)
     if image.mode in ("1", "L"):
         return np.asarray(image.convert("L"))
     if image.mode == "LA":
@@ -196,7 +206,9 @@ def _decode_pixels(path, size=None, max_pixels=None):
         raise ImageReadError(too_large) from None
     except UnidentifiedImageError:
         raise ImageReadError(f"{path}: not an image file Pillow can read.") from None
-    except (OSError, SyntaxError, ValueError) as exc:
+    except ValueError as exc:
+        raise ImageReadError(f"{path}: corrupt, truncated or unusable image ({exc}).") from None
+    except (OSError, SyntaxError) as exc:
         raise ImageReadError(f"{path}: corrupt or truncated image ({exc}).") from None
     except Exception as exc:  # noqa: BLE001 - a decoder's own bug on a crafted file is still one bad file
         raise ImageReadError(f"{path}: cannot decode the image ({type(exc).__name__}: {exc}).") from None

@@ -223,6 +223,10 @@ def _write_target(path, *, through_link):
         raise FileNotFoundError(f"cannot save {target}: the folder {target.parent} does not exist.")
     if target.is_dir() and not target.is_symlink():
         raise IsADirectoryError(f"cannot save {target}: it is a folder.")
+    if target.exists() and not target.is_symlink() and not target.is_file():
+        # the rename would replace a device or a named pipe (as root, /dev/null itself)
+        raise ValueError(f"cannot save {target}: it is not a regular file (a device, named pipe or socket); "
+                         "give the path of a new or regular file.")
     return target
 
 
@@ -624,11 +628,26 @@ def _decode(value):
             # "<U200000000" would make a few bytes of JSON allocate gigabytes
             if dtype.kind not in "biufU" or dtype.itemsize > (4 * _MAX_STRING if dtype.kind == "U" else 16):
                 raise ValueError(f"arrays of dtype {dtype} are not allowed")
+            # each element costs itemsize bytes however short it is in the JSON
+            # ("" is 3 characters, a <U1024 element 4 KiB): bound the total too
+            if dtype.kind == "U" and _count(value["__ndarray__"]) * dtype.itemsize > _MAX_STRING_ARRAY_BYTES:
+                raise ValueError(f"a string array of dtype {dtype} would take more than "
+                                 f"{_MAX_STRING_ARRAY_BYTES >> 20} MiB")
             return np.asarray(value["__ndarray__"], dtype=dtype)
         if "__tuple__" in value:
             return tuple(_decode(v) for v in value["__tuple__"])
         return {k: _decode(v) for k, v in value.items()}
     return value
+
+
+_MAX_STRING_ARRAY_BYTES = 16 << 20  # class names: a few hundred bytes in real files
+
+
+def _count(nested):
+    """Number of leaves of nested lists (the elements of an encoded array)."""
+    if not isinstance(nested, list):
+        return 1
+    return sum(_count(item) for item in nested)
 
 
 def _class_path(estimator):

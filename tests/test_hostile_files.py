@@ -470,3 +470,38 @@ def test_a_loaded_network_gets_the_same_limits(fitted_pipeline, tmp_path):
     (folder / "skbcnn.json").write_text(json.dumps(description))
     with pytest.raises(ValueError, match=r"cnn.keras: layer 'conv2d.*' has a 64x64 kernel on 32x32 images"):
         import_model(folder)
+
+
+# ------------------------------------------------------------ silently wrong
+def test_float_tiff_in_0_255_is_read_as_0_255(tmp_path):
+    pixels = np.tile(np.linspace(0, 250, 16, dtype=np.float32), (16, 1))
+    Image.fromarray(pixels, mode="F").save(tmp_path / "a.tif")
+    np.testing.assert_array_equal(load_images(tmp_path / "a.tif", image_size=16).images[0], np.rint(pixels))
+    Image.fromarray(pixels / 250, mode="F").save(tmp_path / "b.tif")  # [0, 1]: scaled as before
+    np.testing.assert_array_equal(load_images(tmp_path / "b.tif", image_size=16).images[0], np.rint(pixels * 255 / 250))
+    Image.fromarray(pixels * 100, mode="F").save(tmp_path / "c.tif")
+    with pytest.raises(ImageReadError, match=r"c.tif: .*float pixels reach 2.5e\+04, beyond both"):
+        load_images(tmp_path / "c.tif", image_size=16)
+
+
+def test_a_long_string_array_in_a_description_is_refused_before_allocation(fitted_pipeline, tmp_path):
+    def edit(description):
+        description["steps"][-1]["fitted"]["classes_"] = {"__ndarray__": [""] * 300_000, "dtype": "<U1024"}
+
+    import skbcnn
+
+    path = _forged(fitted_pipeline, tmp_path / "m.skbcnn", edit)
+    assert path.stat().st_size < 2_000_000
+    with pytest.raises(ValueError, match=r"string array of dtype <U1024 would take more than 16 MiB"):
+        skbcnn.load(path)
+
+
+def test_save_never_replaces_a_device_or_a_pipe(tmp_path):
+    import skbcnn
+
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "null").symlink_to("/dev/null")
+    for name in ("pipe", "null"):
+        with pytest.raises(ValueError, match="is not a regular file"):
+            skbcnn.save({"a": 1}, tmp_path / name, format="pickle")
+    assert (tmp_path / "null").is_symlink() and os.path.exists("/dev/null") and not os.path.isfile("/dev/null")
