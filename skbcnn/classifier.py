@@ -549,6 +549,7 @@ class CNNClassifier(KerasClassifier):
             _check_depth(X.shape[1:3], _int_tuple(self.conv_filters))
         if y is None:
             raise ValueError("CNNClassifier requires y to be passed, but the target y is None.")
+        _check_label_types(y)
         y = np.asarray(y)
         if y.ndim != 1:
             y = y.ravel() if y.ndim == 2 and y.shape[1] == 1 else y
@@ -575,6 +576,10 @@ class CNNClassifier(KerasClassifier):
             sample_weight = np.asarray(sample_weight, dtype=np.float64)
             if sample_weight.shape != (len(y),):
                 raise ValueError(f"sample_weight must have shape ({len(y)},); got {sample_weight.shape}.")
+            if not (np.isfinite(sample_weight).all() and (sample_weight >= 0).all()):
+                # a negative weight rewards the mistakes on its image (the loss goes negative)
+                raise ValueError("sample_weight must be finite and non-negative; got values in "
+                                 f"[{sample_weight.min():g}, {sample_weight.max():g}].")
         if groups is not None:
             groups = np.asarray(groups)
             if groups.shape != (len(y),):
@@ -656,6 +661,7 @@ class CNNClassifier(KerasClassifier):
             Probabilities, columns in the order of ``classes_``.
         """
         check_is_fitted(self, "model_")
+        check_param("tta", self.tta, [BOOLEAN])  # set_params may change it after fit
         X = check_images(X)
         self._warn_if_out_of_range(X)
         views = tta_views(X) if self.tta else [X]
@@ -737,6 +743,20 @@ def _check_depth(image_size, conv_filters):
             f"conv_filters={conv_filters} has {len(conv_filters)} blocks, each halving the image, "
             f"but the images are {image_size[0]}x{image_size[1]} pixels: at most {most} block(s) fit; "
             "use fewer conv_filters or larger images (image_size)."
+        )
+
+
+def _check_label_types(y):
+    """Refuse labels mixing strings and numbers (a list ``[0, "0"]`` would make them one class)."""
+    if isinstance(y, np.ndarray) and y.dtype != object:
+        return
+    values = list(np.ravel(np.asarray(y, dtype=object)))
+    kinds = {isinstance(v, str) for v in values if v is not None}
+    if len(kinds) > 1:
+        example = next(v for v in values if not isinstance(v, str) and v is not None)
+        raise ValueError(
+            f"y mixes strings and numbers (e.g. {example!r} and {next(v for v in values if isinstance(v, str))!r}); "
+            "NumPy would turn the numbers into strings and merge classes: use one type for all labels."
         )
 
 

@@ -505,3 +505,21 @@ def test_save_never_replaces_a_device_or_a_pipe(tmp_path):
         with pytest.raises(ValueError, match="is not a regular file"):
             skbcnn.save({"a": 1}, tmp_path / name, format="pickle")
     assert (tmp_path / "null").is_symlink() and os.path.exists("/dev/null") and not os.path.isfile("/dev/null")
+
+
+def test_labels_weights_and_late_parameters_that_would_train_wrong(fitted_pipeline):
+    from skbcnn.classifier import CNNClassifier
+
+    X = np.random.default_rng(0).random((12, 16, 16)).astype(np.float32)
+    clf = CNNClassifier(conv_filters=(2,), dense_units=(2,), epochs=1)
+    with pytest.raises(ValueError, match="y mixes strings and numbers"):
+        clf.fit(X, [0, "0", 1, "1"] * 3)
+    with pytest.raises(ValueError, match=r"sample_weight must be finite and non-negative; got values in \[-1, 1\]"):
+        clf.fit(X, [0, 1] * 6, sample_weight=[1, -1] * 6)
+    pipeline, images = fitted_pipeline
+    pipeline.set_params(cnn__tta="no")
+    try:
+        with pytest.raises(ValueError, match="tta must be"):
+            pipeline.predict_proba(images[:2])
+    finally:
+        pipeline.set_params(cnn__tta=False)
