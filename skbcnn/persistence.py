@@ -267,11 +267,47 @@ def _write_files_unlocked(files, *, through_links):
                 out.write(data)
                 out.flush()
                 os.fsync(out.fileno())
-        for tmp, target in zip(temporaries, targets):
-            os.replace(tmp, target)
+        _rename_all(temporaries, targets)
     finally:
         for tmp in temporaries:
             tmp.unlink(missing_ok=True)
+
+
+def _rename_all(temporaries, targets):
+    """Rename each temporary file onto its target; if one rename fails, put the earlier targets back.
+
+    Several files (an export's ``cnn.keras`` and ``skbcnn.json``) belong
+    together: a failure between two renames must not leave a new network
+    beside an old description. The previous version of each target is kept
+    as a hard link ``.<name>.tmp-<pid>-old`` until all renames are done.
+    """
+    backups, done = [], []  # (backup path, None: the target is new, False: none could be kept)
+    try:
+        for target in targets:
+            backup = target.parent / f".{target.name}.tmp-{os.getpid()}-old"
+            backup.unlink(missing_ok=True)
+            if not os.path.lexists(target):
+                backups.append(None)
+                continue
+            try:
+                os.link(target, backup, follow_symlinks=False)  # the link itself, if a link is replaced
+                backups.append(backup)
+            except (OSError, NotImplementedError):  # no hard links here: this target cannot be put back
+                backups.append(False)
+        for tmp, target in zip(temporaries, targets):
+            os.replace(tmp, target)
+            done.append(target)
+    except BaseException:
+        for backup, target in zip(backups, done):
+            if backup is None:
+                target.unlink(missing_ok=True)
+            elif backup:
+                os.replace(backup, target)
+        raise
+    finally:
+        for backup in backups:
+            if backup:
+                backup.unlink(missing_ok=True)
 
 
 def write_atomically(path, data, *, through_link=True):
@@ -312,7 +348,7 @@ def write_atomically(path, data, *, through_link=True):
 
 def _remove_stale_temporary_files(target):
     """Delete the ``.<name>.tmp-<pid>`` files of ``target`` whose writing process no longer runs."""
-    pattern = re.compile(re.escape(f".{target.name}.tmp-") + r"([0-9]+)")
+    pattern = re.compile(re.escape(f".{target.name}.tmp-") + r"([0-9]+)(-old)?")
     for leftover in target.parent.glob(glob.escape(f".{target.name}.tmp-") + "*"):
         match = pattern.fullmatch(leftover.name)
         if match is None:

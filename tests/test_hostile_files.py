@@ -523,3 +523,32 @@ def test_labels_weights_and_late_parameters_that_would_train_wrong(fitted_pipeli
             pipeline.predict_proba(images[:2])
     finally:
         pipeline.set_params(cnn__tta=False)
+
+
+def test_an_export_failing_between_its_renames_keeps_the_previous_one(fitted_pipeline, tmp_path, monkeypatch):
+    import errno
+
+    from skbcnn.persistence import export_model, import_model
+
+    pipeline, X = fitted_pipeline
+    target = export_model(pipeline, tmp_path / "model")
+    before = {p.name: p.read_bytes() for p in target.iterdir()}
+    real_replace = os.replace
+
+    def fail_on_the_description(src, dst, *args, **kwargs):
+        if os.fspath(dst).endswith("skbcnn.json") and ".tmp-" in os.fspath(src):
+            raise OSError(errno.EIO, "Input/output error")
+        return real_replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", fail_on_the_description)
+    network = pipeline[-1].model_
+    weights = network.get_weights()
+    network.set_weights([w + 1 for w in weights])  # another network: its cnn.keras differs
+    try:
+        with pytest.raises(OSError, match="Input/output error"):
+            export_model(pipeline, target)
+    finally:
+        network.set_weights(weights)
+    monkeypatch.undo()
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == before  # and no temporary file
+    np.testing.assert_allclose(import_model(target).predict_proba(X[:4]), pipeline.predict_proba(X[:4]), atol=1e-6)
