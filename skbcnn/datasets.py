@@ -709,14 +709,19 @@ def _busi_mask(image_path, size, max_pixels=None):
     """Union of an image's BUSI mask files (``_mask``, ``_mask_1``, ...) at ``size``.
 
     None when the image has no mask file. Masks are decoded like images
-    (regular files only, the pixel limit, reduced decoding); a bad one
-    raises an :class:`ImageReadError` naming it.
+    (regular files only, the pixel limit, reduced decoding) and must not be
+    links leading out of their image's folder; a bad one raises an
+    :class:`ImageReadError` naming it.
     """
     image_path = Path(image_path)
     candidates = image_path.parent.glob(f"{glob.escape(image_path.stem)}_mask*{image_path.suffix}")
     mask_files = sorted(m for m in candidates if _MASK_SUFFIX.search(m.stem))
     union = None
     for mask_file in mask_files:
+        target = _outside(mask_file, image_path.parent)
+        if target is not None:  # masks sit beside their image; a link elsewhere reads someone else's file
+            raise ImageReadError(f"{mask_file}: a link to {target}, outside the folder of its image; not read "
+                                 "(skbcnn reads no file outside the folder it is given).")
         mask = convert_color(_decode_pixels(mask_file, size, max_pixels)[np.newaxis], "grey")[0] > 127
         mask = resize(mask, size)
         union = mask if union is None else union | mask

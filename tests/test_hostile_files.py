@@ -552,3 +552,19 @@ def test_an_export_failing_between_its_renames_keeps_the_previous_one(fitted_pip
     monkeypatch.undo()
     assert {p.name: p.read_bytes() for p in target.iterdir()} == before  # and no temporary file
     np.testing.assert_allclose(import_model(target).predict_proba(X[:4]), pipeline.predict_proba(X[:4]), atol=1e-6)
+
+
+def test_a_busi_mask_linking_outside_is_refused(tmp_path, private):
+    from skbcnn.datasets import load_busi
+
+    root = tmp_path / "busi"
+    for label in ("benign", "malignant"):
+        (root / label).mkdir(parents=True)
+        for i in range(2):
+            Image.fromarray(np.zeros((20, 16), np.uint8)).save(root / label / f"{label} ({i}).png")
+            Image.fromarray(np.zeros((20, 16), np.uint8)).save(root / label / f"{label} ({i})_mask.png")
+    assert load_busi(root, classes=("benign", "malignant"), image_size=8, return_masks=True).masks.shape == (4, 8, 8)
+    (root / "benign" / "benign (1)_mask.png").unlink()
+    (root / "benign" / "benign (1)_mask.png").symlink_to(private / "tree" / "secret0.png")
+    with pytest.raises(ImageReadError, match=r"benign \(1\)_mask.png: a link to .*secret0.png, outside"):
+        load_busi(root, classes=("benign", "malignant"), image_size=8, return_masks=True)
