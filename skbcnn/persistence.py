@@ -1026,6 +1026,9 @@ def _check_network(model, classes, shape, where, network):
     # the limits of a network built from parameters: TensorFlow aborts the
     # process on some absurd ones (a kernel larger than its input) at predict
     check_loaded_network(model, network)
+    if not all(np.isfinite(np.asarray(w)).all() for w in model.get_weights()):
+        raise ValueError(f"{network}: the network has NaN or infinite weights (damaged, or saved after training "
+                         "diverged); it would predict NaN probabilities. Train the model again.")
     inputs = tuple(model.inputs[0].shape[1:])
     if len(inputs) != 3 or any(d is not None and d != s for d, s in zip(inputs, shape)):
         raise ValueError(f"{where}: image_shape_ {shape} does not match the input {inputs} of the network "

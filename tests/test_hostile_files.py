@@ -410,7 +410,7 @@ def test_forged_history_is_refused_when_loading(fitted_pipeline, tmp_path, capsy
     assert "history_ of step 'cnn' must map metric names to lists of numbers" in capsys.readouterr().err
 
 
-def test_predict_prints_one_line_per_image_and_refuses_nan(fitted_pipeline, tree, tmp_path, capsys):
+def test_predict_prints_one_line_per_image_and_refuses_nan(fitted_pipeline, tree, tmp_path, capsys, monkeypatch):
     from skbcnn.cli import _save_model, main
 
     (tree / "benign" / "0.png").rename(tree / "benign" / "a\nb\x1b[2J.png")
@@ -425,7 +425,12 @@ def test_predict_prints_one_line_per_image_and_refuses_nan(fitted_pipeline, tree
     network = broken[-1].model_
     network.set_weights([np.full_like(w, np.nan) for w in network.get_weights()])
     nan_model = _save_model(broken, tmp_path / "nan.skbcnn")
-    assert main(["predict", str(nan_model), str(tree / "benign")]) == 2
+    assert main(["predict", str(nan_model), str(tree / "benign")]) == 2  # refused when loaded
+    out, err = capsys.readouterr()
+    assert out == "" and "the network has NaN or infinite weights" in err
+    # and whatever gives non-finite probabilities, predict prints no class for them
+    monkeypatch.setattr(type(broken), "predict_proba", lambda self, X: np.full((len(X), 3), np.nan))
+    assert main(["predict", str(model), str(tree / "benign")]) == 2
     out, err = capsys.readouterr()
     assert out == "" and "non-finite probabilities (NaN or inf) for 3 of 3 image(s)" in err
 
