@@ -573,3 +573,17 @@ def test_a_busi_mask_linking_outside_is_refused(tmp_path, private):
     (root / "benign" / "benign (1)_mask.png").symlink_to(private / "tree" / "secret0.png")
     with pytest.raises(ImageReadError, match=r"benign \(1\)_mask.png: a link to .*secret0.png, outside"):
         load_busi(root, classes=("benign", "malignant"), image_size=8, return_masks=True)
+
+
+def test_cli_out_never_replaces_a_pipe(tmp_path, capsys):
+    import stat
+
+    from skbcnn.cli import main
+
+    fifo = tmp_path / "out.skbcnn"
+    os.mkfifo(fifo)
+    code = main(["train", "synthetic", "--n-samples", "40", "--image-size", "16", "--recipe", "from_scratch",
+                 "--epochs", "1", "--param", "cnn__conv_filters=[2]", "--param", "cnn__dense_units=[2]",
+                 "--out", str(fifo), "-q"])
+    assert code == 2 and "is not a regular file" in capsys.readouterr().err
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
