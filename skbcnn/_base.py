@@ -67,8 +67,9 @@ X : array-like of shape (n_samples, H, W) or (n_samples, H, W, C)
     "n_jobs": """\
 n_jobs : int or None, default=None
     Parallel jobs over images (joblib; ``None`` means 1 unless in a
-    :func:`joblib.parallel_config` context, -1 means all cores). Which
-    methods gain from it is measured in :doc:`/benchmarks`.""",
+    :func:`joblib.parallel_config` context, -1 means all cores; more than
+    the cores runs one job per core). Which methods gain from it is
+    measured in :doc:`/benchmarks`.""",
     "image_attributes": """\
 image_shape_ : tuple of int
     Shape of one image seen in ``fit``.

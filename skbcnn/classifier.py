@@ -277,7 +277,7 @@ class CNNClassifier(KerasClassifier):
         "activation": [OneOf(_ACTIVATIONS), Hidden(InstanceOf(object, exclude=str, words="a callable"))],
         "optimizer": [
             OneOf(_OPTIMIZERS, casefold=True),
-            InstanceOf(object, exclude=str, words="a Keras optimizer"),
+            InstanceOf(object, exclude=(str, type(None)), words="a Keras optimizer"),
         ],
         "learning_rate": [Range(Real, 0, None, closed="neither", words="a positive number")],
         "loss": "no_validation",
@@ -291,7 +291,7 @@ class CNNClassifier(KerasClassifier):
         "tta": [BOOLEAN],
         "class_weight": [None, OneOf({"balanced"}, words="'balanced'"), InstanceOf(dict, words="a dict")],
         "warm_start": "no_validation",
-        "random_state": "no_validation",
+        "random_state": ["random_state"],  # None, an int in [0, 2**32 - 1] or a RandomState
         "verbose": "no_validation",
         "callbacks": "no_validation",
     }
@@ -581,6 +581,7 @@ class CNNClassifier(KerasClassifier):
             self._warn_ignored_by_backbone()
         if y is None:
             raise ValueError("CNNClassifier requires y to be passed, but the target y is None.")
+        _check_label_types(y)
         y = np.asarray(y)
         if y.ndim != 1:
             y = y.ravel() if y.ndim == 2 and y.shape[1] == 1 else y
@@ -607,6 +608,10 @@ class CNNClassifier(KerasClassifier):
             sample_weight = np.asarray(sample_weight, dtype=np.float64)
             if sample_weight.shape != (len(y),):
                 raise ValueError(f"sample_weight must have shape ({len(y)},); got {sample_weight.shape}.")
+            if not (np.isfinite(sample_weight).all() and (sample_weight >= 0).all()):
+                # a negative weight rewards the mistakes on its image (the loss goes negative)
+                raise ValueError("sample_weight must be finite and non-negative; got values in "
+                                 f"[{sample_weight.min():g}, {sample_weight.max():g}].")
         if groups is not None:
             groups = np.asarray(groups)
             if groups.shape != (len(y),):
@@ -690,6 +695,7 @@ class CNNClassifier(KerasClassifier):
             Probabilities, columns in the order of ``classes_``.
         """
         check_is_fitted(self, "model_")
+        check_param("tta", self.tta, [BOOLEAN])  # set_params may change it after fit
         X = check_images(X)
         self._warn_if_out_of_range(X)
         if self.verbose == "status":  # a status line is for training; Keras' predict takes an int
@@ -773,6 +779,20 @@ def _check_depth(image_size, conv_filters):
             f"conv_filters={conv_filters} has {len(conv_filters)} blocks, each halving the image, "
             f"but the images are {image_size[0]}x{image_size[1]} pixels: at most {most} block(s) fit; "
             "use fewer conv_filters or larger images (image_size)."
+        )
+
+
+def _check_label_types(y):
+    """Refuse labels mixing strings and numbers (a list ``[0, "0"]`` would make them one class)."""
+    if isinstance(y, np.ndarray) and y.dtype != object:
+        return
+    values = list(np.ravel(np.asarray(y, dtype=object)))
+    kinds = {isinstance(v, str) for v in values if v is not None}
+    if len(kinds) > 1:
+        example = next(v for v in values if not isinstance(v, str) and v is not None)
+        raise ValueError(
+            f"y mixes strings and numbers (e.g. {example!r} and {next(v for v in values if isinstance(v, str))!r}); "
+            "NumPy would turn the numbers into strings and merge classes: use one type for all labels."
         )
 
 

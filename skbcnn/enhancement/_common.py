@@ -9,7 +9,7 @@ the stack functions stay picklable for joblib's process backends.
 from numbers import Integral
 
 import numpy as np
-from joblib import Parallel, delayed, effective_n_jobs
+from joblib import Parallel, cpu_count, delayed, effective_n_jobs
 
 from sklearn.utils._param_validation import Hidden
 
@@ -30,19 +30,22 @@ def map_chunks(func, images, n_jobs):
     The batch is cut into about ``n_jobs`` contiguous chunks, one joblib task
     each: one task per image would spend more time in scheduling and pickling
     than in filtering a single image. Results are concatenated in the input
-    order, so the output does not depend on ``n_jobs``.
+    order, so the output does not depend on ``n_jobs``. At most one worker
+    per CPU (``joblib.cpu_count()``) runs, whatever ``n_jobs`` says.
 
     Threads are preferred: scikit-image and scipy.ndimage release the GIL in
     their inner loops, and threads avoid copying the images to worker
     processes (the comparison with processes is in :doc:`/benchmarks`).
     ``joblib.parallel_config(backend=...)`` overrides it.
     """
-    n_workers = effective_n_jobs(n_jobs)
+    # More workers than CPUs only add threads (n_jobs=100000 would ask the
+    # system for 100000 of them and fail), more than chunks leave them idle.
+    n_workers = min(effective_n_jobs(n_jobs), cpu_count())
     n_chunks = min(n_workers, len(images))
     if n_chunks <= 1:
         return func(images)
     chunks = np.array_split(images, n_chunks)
-    results = Parallel(n_jobs=n_workers, prefer="threads")(delayed(func)(chunk) for chunk in chunks)
+    results = Parallel(n_jobs=n_chunks, prefer="threads")(delayed(func)(chunk) for chunk in chunks)
     return np.concatenate(results, axis=0)
 
 

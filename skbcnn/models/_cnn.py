@@ -10,6 +10,7 @@ the classifier can expose it as a hyperparameter.
 import keras
 
 from ._layers import _classification_head, _seeders
+from ._limits import check_cnn_plan
 
 __all__ = ["build_cnn"]
 
@@ -75,6 +76,13 @@ def build_cnn(
     model : keras.Model
         The network, not compiled.
 
+    Raises
+    ------
+    ValueError
+        If ``kernel_size`` is larger than the images, or the network would
+        exceed skbcnn's size limits (weights, or the feature maps of one
+        image); the message gives the figure.
+
     Examples
     --------
     >>> from skbcnn.models import build_cnn
@@ -82,6 +90,8 @@ def build_cnn(
     >>> model.output_shape
     (None, 3)
     """
+    # TensorFlow crashes the process on an absurd network instead of refusing it
+    check_cnn_plan(input_shape, conv_filters, convs_per_block, kernel_size, global_pooling, dense_units)
     if sigmoid_output is None:
         sigmoid_output = n_classes == 2
     next_seed, init = _seeders(seed)

