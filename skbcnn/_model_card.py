@@ -6,6 +6,8 @@ model already records (``training_info_``, its input size) and, in a
 report, from how the evaluation was run.
 """
 
+from ._steps import final_step
+
 INTENDED_USE = ("Research use only; not a medical device. Not for diagnosis, screening or treatment "
                 "decisions: a clinician's reading and the usual work-up decide.")
 
@@ -31,12 +33,16 @@ SKBCNN_CITATION = "skbcnn itself: see CITATION.cff in its source repository."
 def _training_data(training):
     if not training:
         return "not recorded in the model file (trained in Python: set training_info_ to record it)"
-    counts = ", ".join(f"{k} {v}" for k, v in (training.get("class_counts") or {}).items())
+    counts = training.get("class_counts")
+    # records of a file are not trusted: anything but a dict of counts is left out
+    counts = ", ".join(f"{k} {v}" for k, v in counts.items()) if isinstance(counts, dict) else ""
     return (f"{training.get('data_source')}: {training.get('n_images')} images"
             + (f" ({counts})" if counts else ""))
 
 
-def _training_protocol(training):
+def _training_protocol(training, holdout):
+    if holdout == 0:
+        return "no validation hold-out: every training image trained the network for its whole schedule"
     if not training:
         return "not recorded"
     groups = training.get("groups")
@@ -89,7 +95,8 @@ def model_card(estimator, *, bootstrap=None):
     """
     training = getattr(estimator, "training_info_", None)
     training = training if isinstance(training, dict) else None
-    protocol = [f"Training: {_training_protocol(training)}."]
+    holdout = getattr(final_step(estimator), "validation_split", None)
+    protocol = [f"Training: {_training_protocol(training, holdout)}."]
     if bootstrap:
         if bootstrap.get("unit") == "group":
             protocol.append(f"Evaluation: confidence intervals resample whole groups ({bootstrap['n_units']} "

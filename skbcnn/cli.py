@@ -163,7 +163,7 @@ def _groups(args, data):
         groups = np.asarray(groups)
     _log(args, f"Groups ({args.groups}): {len(np.unique(groups))} for {len(groups)} images; "
                + ("the confidence intervals resample whole groups." if args.command == "evaluate" else
-                  "the validation hold-out (and CV folds) keep each group on one side."))
+                  "a validation hold-out (where the recipe has one) and CV folds keep each group on one side."))
     return groups
 
 
@@ -475,6 +475,9 @@ def _check_out_file(text, force, option="--out"):
         raise CLIError(f"{option} {text} is a folder; give the model file's name, e.g. "
                        f"{path / 'model.skbcnn'}.")
     _writable_folder(path.parent, f"{option} {text}")
+    if path.exists() and not path.is_file():  # a named pipe, socket or device is never replaced
+        raise CLIError(f"{option} {text} is not a regular file (a named pipe, socket or device); "
+                       "choose another name.")
     if path.exists() and not force:
         raise CLIError(f"{option} {text} already exists; pass --force to overwrite it, or choose another name.")
 
