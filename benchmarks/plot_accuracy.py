@@ -28,7 +28,7 @@ TARGETS = {"accuracy": 0.85, "roc_auc": 0.94}
 
 REPEATED = [  # (result file, label): the repeated grouped CV (3 x 5 folds)
     ("accuracy_seed_baseline_repeated.json", "plain-Keras\nseed CNN, 128 px"),
-    ("accuracy_busi_group_pretrained_224.json", "previous pretrained recipe:\nhold-out, balanced weights"),
+    ("accuracy_busi_group_previous_recipe.json", "previous pretrained recipe:\nhold-out, balanced weights"),
     ("accuracy_cpu_all_data_ema_no_cw.json", "pretrained recipe (default):\nall images, EMA, no weights"),
 ]
 REPEATED_TARGETS = {"accuracy": 0.85, "roc_auc": 0.95, "bm_auc": 0.93}
