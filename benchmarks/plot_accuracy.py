@@ -28,8 +28,8 @@ TARGETS = {"accuracy": 0.85, "roc_auc": 0.94}
 
 REPEATED = [  # (result file, label): the repeated grouped CV (3 x 5 folds)
     ("accuracy_seed_baseline_repeated.json", "plain-Keras\nseed CNN, 128 px"),
-    ("accuracy_busi_group_previous_recipe.json", "previous pretrained recipe:\nhold-out, balanced weights"),
-    ("accuracy_cpu_all_data_ema_no_cw.json", "pretrained recipe (default):\nall images, EMA, no weights"),
+    ("accuracy_busi_group_previous_recipe.json", "previous pretrained\nrecipe: hold-out,\nbalanced weights"),
+    ("accuracy_cpu_all_data_ema_no_cw.json", "pretrained recipe\n(default): all images,\nEMA, no weights"),
 ]
 REPEATED_TARGETS = {"accuracy": 0.85, "roc_auc": 0.95, "bm_auc": 0.93}
 
@@ -85,6 +85,7 @@ def plot_repeated():
                 continue
             fraction = np.mean([row.get("n_test", 125) for row in result["rows"]]) / result.get("n_images", 624)
             mean, low, high = cv_interval(values, fraction)
+            low, high = max(low, 0.0), min(high, 1.0)  # scores live in [0, 1]
             ax.bar(i, mean, color="#9ecae1", edgecolor="#3182bd")
             ax.errorbar(i, mean, yerr=[[mean - low], [high - mean]], color="#08519c", capsize=4)
             ax.plot(np.full(len(values), i) + np.linspace(-0.25, 0.25, len(values)), values, "o",
