@@ -22,7 +22,6 @@ from sklearn.utils import check_random_state
 from skimage.transform import warp
 
 from ._base import ImageTransformer, fill_doc
-# Re-exported: the hand-off type used to live here (and old pickles name it here).
 from ._handoff import AugmentedImages
 from ._validation import (
     BOOLEAN,
@@ -34,7 +33,7 @@ from ._validation import (
     check_param,
 )
 
-__all__ = ["ImageAugmenter", "AugmentedImages"]
+__all__ = ["ImageAugmenter"]
 
 # Public fill modes (scipy.ndimage names) -> the same extension rule under
 # scikit-image's names, used by skimage.transform.warp. "reflect" repeats the

@@ -39,22 +39,6 @@ class CLIError(ValueError):
 
 
 # ------------------------------------------------------------------ data
-def __getattr__(name):
-    # load_data moved to skbcnn.datasets.load_dataset (loading is the data
-    # module's job); the old name keeps working, with a warning, for a while.
-    if name == "load_data":
-        import warnings
-
-        from .datasets import load_dataset
-
-        warnings.warn(
-            "skbcnn.cli.load_data is deprecated and will be removed in a future version; "
-            "use skbcnn.datasets.load_dataset instead.", FutureWarning, stacklevel=2,
-        )
-        return load_dataset
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def _load(args, **overrides):
     """``load_dataset(DATA)`` with the command-line data options (``overrides`` win)."""
     from .datasets import load_dataset
@@ -279,7 +263,7 @@ def _load_model(path):
             raise CLIError(
                 f"{path} holds a pickle, which can run code when it is loaded; the command line reads "
                 "only the pickle-free format. If you trust the file's author, convert it once in Python: "
-                f"skbcnn.save(skbcnn.load({str(path)!r}, trusted=True), 'model.skbcnn')."
+                f"skbcnn.save(skbcnn.load({str(path)!r}, allow_pickle=True), 'model.skbcnn')."
             ) from None
     if not hasattr(model, "predict_proba") or not hasattr(model, "classes_"):
         raise CLIError(f"{path} does not hold a fitted classifier with predict_proba.")

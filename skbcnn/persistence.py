@@ -13,8 +13,6 @@ the atomic write of temporary files renamed into place):
     corrupted, truncated or edited file is refused with a clear error. The
     members are the pickle-free description below (``format="safe"``, the
     default) or a joblib pickle (``model.joblib``, ``format="pickle"``).
-    Files of format version 1 (a pickle, only its payload under the
-    checksum) are read the same way.
 ``export_model`` / ``import_model``: a folder of two files
     The pickle-free description as ``skbcnn.json`` and ``cnn.keras``, for
     tools that read the parts.
@@ -40,7 +38,7 @@ for what the safe format cannot hold (a grid search, other libraries'
 estimators), between people who trust each other, because a pickle can run
 arbitrary code when it is loaded and a checksum cannot tell (whoever writes
 the file writes the checksum): :func:`load` refuses one unless called with
-``trusted=True``. :func:`export_model` when a tool wants the two parts as
+``allow_pickle=True``. :func:`export_model` when a tool wants the two parts as
 files (only the network is under a checksum there).
 
 Importing this module does not import TensorFlow; writing or reading a
@@ -384,7 +382,7 @@ def save(estimator, path, *, format="safe", compress=3):
       parameter values can be saved this way.
     - ``format="pickle"``: a joblib pickle, for anything picklable (a grid
       search, other libraries' estimators). Unpickling can run arbitrary
-      code, so :func:`load` refuses it unless called with ``trusted=True``.
+      code, so :func:`load` refuses it unless called with ``allow_pickle=True``.
 
     The file is written to a temporary file beside ``path`` and renamed into
     place, so a crash or a full disk never leaves a truncated model where a
@@ -423,7 +421,7 @@ def save(estimator, path, *, format="safe", compress=3):
     >>> import skbcnn
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "model.skbcnn"
     >>> _ = skbcnn.save(LogisticRegression(C=2.0), path, format="pickle")
-    >>> skbcnn.load(path, trusted=True).C
+    >>> skbcnn.load(path, allow_pickle=True).C
     2.0
     """
     if format not in _FORMATS:
@@ -508,11 +506,9 @@ def read_header(path):
     if not isinstance(header, dict):
         raise ValueError(f"{path}: the model file header is damaged (not a JSON object).")
     version = header.get("format_version")
-    if header.get("format") != "skbcnn-model" or version not in (1, FORMAT_VERSION):
+    if header.get("format") != "skbcnn-model" or version != FORMAT_VERSION:
         raise ValueError(f"{path}: unsupported model file format {version!r}.")
     body = data[offset + 8 + header_size :]
-    if version == 1:
-        return _check_version_1(path, header, body)
 
     _require_fields(header, {"content": str, "estimator": str, "created": str, "versions": dict,
                              "members": list}, path)
@@ -539,20 +535,7 @@ def read_header(path):
     return header, contents
 
 
-def _check_version_1(path, header, payload):
-    """Files of skbcnn <= 0.x: a pickle, only its payload under the checksum."""
-    _require_fields(header, {"payload_size": int, "payload_sha256": str, "versions": dict}, path)
-    if len(payload) != header["payload_size"]:
-        raise ValueError(
-            f"{path} is truncated or padded: the payload has {len(payload)} bytes, "
-            f"the header says {header['payload_size']}."
-        )
-    if hashlib.sha256(payload).hexdigest() != header["payload_sha256"]:
-        raise ValueError(f"{path} is corrupted or was modified: its SHA-256 checksum does not match.")
-    return {**header, "content": "pickle"}, {_PICKLE_MEMBER: payload}
-
-
-def load(path, *, trusted=False):
+def load(path, *, allow_pickle=False):
     """Load an estimator saved with :func:`save`.
 
     Checks the file's structure and SHA-256 checksum first, and warns
@@ -564,7 +547,7 @@ def load(path, *, trusted=False):
     the network from its ``.keras`` file in Keras' safe mode. No code from
     the file runs, nothing is downloaded.
 
-    A pickle payload is refused unless ``trusted=True``: unpickling can run
+    A pickle payload is refused unless ``allow_pickle=True``: unpickling can run
     any code its author chose, and the checksum cannot tell, because whoever
     wrote the file can write a matching checksum too.
 
@@ -572,7 +555,7 @@ def load(path, *, trusted=False):
     ----------
     path : str or path-like
         A file written by :func:`save`.
-    trusted : bool, default=False
+    allow_pickle : bool, default=False
         Unpickle a pickle payload. Pass ``True`` only for files that you or
         someone you trust wrote: the file can run code on your machine.
 
@@ -584,7 +567,7 @@ def load(path, *, trusted=False):
     Raises
     ------
     UntrustedFileError
-        For a pickle payload without ``trusted=True``.
+        For a pickle payload without ``allow_pickle=True``.
     ValueError
         If the file is not a skbcnn model file, is truncated, corrupted or
         malformed (the message names the file and the problem).
@@ -600,21 +583,21 @@ def load(path, *, trusted=False):
     Traceback (most recent call last):
     ...
     skbcnn.persistence.UntrustedFileError: ... holds a pickle...
-    >>> load(path, trusted=True).C
+    >>> load(path, allow_pickle=True).C
     0.5
     >>> _ = path.write_bytes(path.read_bytes()[:-10])  # truncate the file
-    >>> load(path, trusted=True)  # doctest: +ELLIPSIS
+    >>> load(path, allow_pickle=True)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     ValueError: ... is truncated or padded: ...
     """
     header, members = read_header(path)
-    if header["content"] == "pickle" and trusted is not True:
+    if header["content"] == "pickle" and allow_pickle is not True:
         raise UntrustedFileError(
             f"{path} holds a pickle, and unpickling can run arbitrary code, so it is not loaded. "
             "If you trust its author, convert it once in Python: "
-            f"skbcnn.save(skbcnn.load({str(path)!r}, trusted=True), 'model.skbcnn') writes the "
-            "pickle-free format (or pass trusted=True to skbcnn.load)."
+            f"skbcnn.save(skbcnn.load({str(path)!r}, allow_pickle=True), 'model.skbcnn') writes the "
+            "pickle-free format (or pass allow_pickle=True to skbcnn.load)."
         )
     current = library_versions()
     different = {
@@ -1090,8 +1073,7 @@ def _rebuild(text, keras_file, where, network):
                          "a non-empty list of steps).")
     if not isinstance(description.get("pipeline"), bool):
         raise ValueError(f"{where}: is not a valid description (KeyError: 'pipeline' must be true or false).")
-    expected_sha256 = description.get("cnn_sha256")  # absent in older exports
-    if expected_sha256 is not None and sha256_of_file(keras_file) != expected_sha256:
+    if sha256_of_file(keras_file) != description.get("cnn_sha256"):
         raise ValueError(
             f"{network} does not belong to {where} (SHA-256 mismatch: an interrupted export or an "
             "edited file); export the model again."

@@ -309,16 +309,6 @@ def test_load_data_sources(tmp_path, image_folder):
         load_data(tmp_path / "notes.txt")
 
 
-def test_old_load_data_name_still_works_with_a_warning():
-    import skbcnn.cli
-
-    with pytest.warns(FutureWarning, match="use skbcnn.datasets.load_dataset"):
-        old = skbcnn.cli.load_data
-    assert old is load_data
-    with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        skbcnn.cli.nope  # noqa: B018
-
-
 def test_parse_param():
     assert parse_param("cnn__dropout=0.5") == ("cnn__dropout", 0.5)
     assert parse_param("cnn__batch_norm=false") == ("cnn__batch_norm", False)

@@ -1,7 +1,6 @@
 """The augmentation hand-off (skbcnn._handoff): ImageAugmenter.fit_transform
 passes the original images and itself to the CNN classifier right after it."""
 
-import pickle
 
 import numpy as np
 import pytest
@@ -34,25 +33,6 @@ def test_unwrap_returns_the_source_and_the_augmenter():
 def test_unwrap_passes_anything_else_through(X):
     images_, augmenter = unwrap(X)
     assert images_ is X and augmenter is None
-
-
-def test_the_type_is_still_importable_from_augmentation():
-    assert skbcnn.augmentation.AugmentedImages is AugmentedImages
-    assert "AugmentedImages" in skbcnn.augmentation.__all__
-
-
-def test_pickles_that_name_the_old_module_still_load():
-    drawn = ImageAugmenter(rotation=20, random_state=0).fit_transform(images())
-    # Protocol 2 names classes as "module\nname\n": rewrite the new module
-    # into the one older skbcnn versions pickled.
-    data = pickle.dumps(drawn, protocol=2)
-    assert b"skbcnn._handoff\nAugmentedImages" in data
-    old = data.replace(b"skbcnn._handoff\nAugmentedImages", b"skbcnn.augmentation\nAugmentedImages")
-    back = pickle.loads(old)
-    assert isinstance(back, AugmentedImages)
-    np.testing.assert_array_equal(back, drawn)
-    np.testing.assert_array_equal(back.source, drawn.source)
-    assert back.augmenter.get_params() == drawn.augmenter.get_params()
 
 
 @pytest.mark.parametrize("step", [IntensityNormalizer(), ContrastEnhancer("stretch"), Resizer(8), ImageAugmenter()],

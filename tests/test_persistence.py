@@ -101,13 +101,13 @@ def test_every_header_field_is_under_the_checksum(model_file, tmp_path, field, v
         skbcnn.load(edited)
 
 
-def test_pickles_need_trusted(tmp_path):
+def test_pickles_need_allow_pickle(tmp_path):
     path = skbcnn.save({"version": 1}, tmp_path / "m.skbcnn", format="pickle")
-    with pytest.raises(persistence.UntrustedFileError, match="holds a pickle.*trusted=True"):
+    with pytest.raises(persistence.UntrustedFileError, match="holds a pickle.*allow_pickle=True"):
         skbcnn.load(path)
     with pytest.raises(persistence.UntrustedFileError):
-        skbcnn.load(path, trusted="yes")  # only True means yes
-    assert skbcnn.load(path, trusted=True) == {"version": 1}
+        skbcnn.load(path, allow_pickle="yes")  # only True means yes
+    assert skbcnn.load(path, allow_pickle=True) == {"version": 1}
 
 
 def test_safe_format_refuses_what_it_cannot_hold(tmp_path):
@@ -155,24 +155,6 @@ def test_network_configs_that_read_files_or_custom_objects_are_refused(item):
         _check_keras_config({"config": {"layers": [item]}}, "m.skbcnn (cnn.keras)")
 
 
-def test_sharing_is_a_deprecated_alias_of_persistence():
-    import skbcnn.sharing
-
-    for name in ("export_model", "import_model", "ALLOWED_CLASSES", "_export_members", "_decode"):
-        with pytest.warns(FutureWarning, match=f"skbcnn.persistence.{name} instead"):
-            assert getattr(skbcnn.sharing, name) is getattr(persistence, name)
-    with pytest.warns(FutureWarning):
-        assert skbcnn.sharing.FORMAT_VERSION == persistence.EXPORT_FORMAT_VERSION == 1
-    with pytest.warns(FutureWarning, match="skbcnn.persistence.sha256_of_file instead"):
-        assert skbcnn.sharing._sha256 is persistence.sha256_of_file
-    # only the old module's names are forwarded, not everything persistence imports
-    for name in ("nope", "os", "save", "write_atomically"):
-        with pytest.raises(AttributeError, match=f"no attribute '{name}'"):
-            getattr(skbcnn.sharing, name)
-    assert skbcnn.export_model is persistence.export_model
-    assert skbcnn.import_model is persistence.import_model
-
-
 def test_export_writes_both_files_or_neither(fitted_pipeline, tmp_path, monkeypatch):
     pipeline, _ = fitted_pipeline
     folder = persistence.export_model(pipeline, tmp_path / "model")
@@ -211,7 +193,7 @@ def test_export_replaces_links_and_save_writes_through_them(fitted_pipeline, tmp
     (tmp_path / "m.skbcnn").symlink_to(elsewhere / "m.skbcnn")
     skbcnn.save({"version": 1}, tmp_path / "m.skbcnn", format="pickle")
     assert (tmp_path / "m.skbcnn").is_symlink()
-    assert skbcnn.load(elsewhere / "m.skbcnn", trusted=True) == {"version": 1}
+    assert skbcnn.load(elsewhere / "m.skbcnn", allow_pickle=True) == {"version": 1}
 
 
 def test_stale_temporary_files_are_only_those_written_here(tmp_path):
