@@ -12,6 +12,7 @@ Images are numpy arrays of shape ``(n_samples, height, width)`` (grey) or
 input: callers that need to write get a fresh array.
 """
 
+import difflib
 import os
 from numbers import Integral
 
@@ -37,6 +38,8 @@ __all__ = [
     "check_param",
     "validate_params",
     "param_error",
+    "check_class",
+    "closest_name",
 ]
 
 
@@ -422,3 +425,23 @@ def validate_params(estimator):
         if name in params and constraints != "no_validation":
             check_param(name, params[name], constraints)
 
+
+def check_class(value, classes, option="positive_class"):
+    """The class of ``classes`` that ``value`` names (equal, or equal as text).
+
+    Raises a one-line ``ValueError`` listing the classes when ``value``
+    names none of them: an unknown class must never give a silent NaN.
+    """
+    classes = np.asarray(classes)
+    for c in classes:
+        if c == value or str(c) == str(value):
+            return c
+    raise ValueError(
+        f"{option} {value!r} is not a class of the model; pass one of: {', '.join(str(c) for c in classes)}."
+    )
+
+
+def closest_name(name, valid):
+    """`` Did you mean 'x'?`` for the valid name closest to ``name``, or ``""``."""
+    close = difflib.get_close_matches(name, valid, n=1)
+    return f" Did you mean {close[0]!r}?" if close else ""

@@ -185,11 +185,11 @@ def _pipeline(args, **extra):
     pipeline = make_cnn_pipeline(recipe)
     unknown = [k for k in params if not _is_valid_param(pipeline, k)]
     if unknown:
-        from .pipeline import _closest
+        from ._validation import closest_name
 
         steps = ", ".join(name for name, _ in pipeline.steps)
         raise CLIError(
-            f"unknown pipeline parameter(s) {unknown};{_closest(unknown[0], list(pipeline.get_params()))} "
+            f"unknown pipeline parameter(s) {unknown};{closest_name(unknown[0], list(pipeline.get_params()))} "
             f"Parameters are <step>__<name> with steps {steps} (e.g. cnn__learning_rate, augment__rotation)."
         )
     # each --param read in its parameter's type ("16,32" -> (16, 32)) and checked
@@ -205,11 +205,11 @@ def _pipeline(args, **extra):
 
 
 def _log_recipe(args, pipeline):
-    from .pipeline import _RECIPE_SUMMARIES  # one wording for Python and the command line
+    from .pipeline import RECIPE_SUMMARIES  # one wording for Python and the command line
 
     recipe = args.resolved_recipe
     backbone = pipeline.get_params()["cnn__backbone"]
-    _log(args, f"Recipe: {recipe} ({_RECIPE_SUMMARIES[recipe]}"
+    _log(args, f"Recipe: {recipe} ({RECIPE_SUMMARIES[recipe]}"
                + (f"; backbone {backbone}" if backbone and backbone != "efficientnet_lite0" else "") + ").")
 
 
@@ -312,7 +312,8 @@ def _shape_options(model):
 def _model_info(model, path=None):
     """What ``skbcnn info`` reports about a fitted model, as plain JSON values."""
     from ._steps import final_step
-    from .report import _param_value, build_provenance, model_card
+    from ._json import jsonable
+    from .report import build_provenance, model_card
 
     provenance = build_provenance(model, model_file=path)
     final = final_step(model)
@@ -337,7 +338,7 @@ def _model_info(model, path=None):
         reference = make_cnn_pipeline(recipe or "pretrained")
         step_names = [name for name, _ in getattr(model, "steps", None) or []]
         same_steps = step_names and step_names == [name for name, _ in reference.steps]
-        defaults = {k: _param_value(v) for k, v in reference.get_params(deep=True).items()} if same_steps else {}
+        defaults = {k: jsonable(v) for k, v in reference.get_params(deep=True).items()} if same_steps else {}
     except Exception:  # noqa: BLE001 - only used to shorten the listing
         defaults = {}
     # fixed_params only says which of them were set by hand: the values below show it
@@ -494,7 +495,7 @@ def _demo(args):
     from . import make_cnn_pipeline
     from .datasets import make_synthetic_ultrasound
     from .evaluation import evaluate, format_report
-    from .pipeline import _RECIPE_SUMMARIES, recommended_recipe
+    from .pipeline import RECIPE_SUMMARIES, recommended_recipe
 
     _log(args, f"Generating {args.n_samples} synthetic ultrasound images ({args.image_size} px)...")
     data = make_synthetic_ultrasound(
@@ -513,7 +514,7 @@ def _demo(args):
         **({} if args.epochs is None else {"cnn__epochs": args.epochs}),
     )
     args.resolved_recipe = recipe
-    _log(args, f"Recipe: {recipe} ({_RECIPE_SUMMARIES[recipe]}).")
+    _log(args, f"Recipe: {recipe} ({RECIPE_SUMMARIES[recipe]}).")
     _log(args, f"Training the default pipeline on {len(train)} images ({_schedule(pipeline)})...")
     seconds = _fit_with_progress(args, pipeline, data.images[train], labels[train])
     _log(args, _trained_message(pipeline, seconds))
@@ -647,7 +648,8 @@ def _training_info(args, source, kind, labels, image_shape, pipeline, seconds):
 def _evaluate(args):
     import warnings
 
-    from .evaluation import _check_class, format_report
+    from ._validation import check_class
+    from .evaluation import format_report
 
     if args.out:
         _check_out_folder(args.out, args.force, _REPORT_FILES)
@@ -656,7 +658,7 @@ def _evaluate(args):
         _log(args, _model_summary(model, args.model))
     # options naming a class or a resample count are checked before any image is loaded
     if args.positive_class is not None:
-        args.positive_class = _check_class(args.positive_class, model.classes_, "--positive-class")
+        args.positive_class = check_class(args.positive_class, model.classes_, "--positive-class")
     if args.n_resamples < 0:
         raise CLIError(f"--n-resamples must be 0 (no intervals) or more; got {args.n_resamples}.")
     _check_groups_pattern(args)
@@ -730,13 +732,17 @@ def _evaluate_loaded(args, model, data, format_report):
 def _predict(args):
     import numpy as np
 
-    from .datasets import _load_images
+    import warnings
+
+    from .datasets import load_images
 
     model = _load_model(args.model)
     if args.verbose:
         _log(args, _model_summary(model, args.model))
     # every skipped path is printed below, one line each, in the command's own words
-    data = _load_images(args.images, on_error="skip", warn=False, **_shape_options(model))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Skipped .* unreadable file")
+        data = load_images(args.images, on_error="skip", **_shape_options(model))
     images, errors = data.images, data.skipped
     skip = args.on_error == "skip"
     for message in errors:

@@ -670,13 +670,6 @@ def load_images(paths, *, image_size="auto", color="grey", on_error="raise", ext
     >>> data.images.shape, [os.path.basename(f) for f in data.filenames]
     ((2, 32, 32), ['scan0.png', 'scan1.jpg'])
     """
-    return _load_images(paths, image_size=image_size, color=color, on_error=on_error,
-                        extensions=extensions, n_jobs=n_jobs, verbose=verbose)
-
-
-def _load_images(paths, *, image_size="auto", color="grey", on_error="raise", extensions=IMAGE_EXTENSIONS,
-                 n_jobs=None, verbose=False, warn=True):
-    """:func:`load_images`; ``warn=False`` skips without a warning (the caller reports ``skipped``)."""
     size = check_image_size(_loading_size(image_size))
     check_param("color", color, _COLOR)
     check_param("on_error", on_error, _ON_ERROR)
@@ -687,8 +680,7 @@ def _load_images(paths, *, image_size="auto", color="grey", on_error="raise", ex
         raise problems[0]
     images, kept, errors = _decode_all(files, size, color, n_jobs=n_jobs, verbose=verbose)
     skipped = problems + errors
-    if warn or on_error == "raise":
-        _handle_unreadable(skipped, on_error, stacklevel=4)
+    _handle_unreadable(skipped, on_error, stacklevel=3)
     empty = np.empty((0, *size) + ((3,) if color == "rgb" else ()), dtype=np.uint8)
     return Bunch(
         images=np.stack(images) if images else empty,

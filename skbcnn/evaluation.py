@@ -5,22 +5,9 @@ import warnings
 import numpy as np
 from sklearn import metrics
 
+from ._validation import check_class
+
 __all__ = ["evaluate", "format_report"]
-
-
-def _check_class(value, classes, option="positive_class"):
-    """The class of ``classes`` that ``value`` names (equal, or equal as text).
-
-    Raises a one-line ``ValueError`` listing the classes when ``value``
-    names none of them: an unknown class must never give a silent NaN.
-    """
-    classes = np.asarray(classes)
-    for c in classes:
-        if c == value or str(c) == str(value):
-            return c
-    raise ValueError(
-        f"{option} {value!r} is not a class of the model; pass one of: {', '.join(str(c) for c in classes)}."
-    )
 
 
 def _benign_malignant_pair(classes):
@@ -123,7 +110,7 @@ def evaluate(estimator, X, y, *, positive_class=None, groups=None, n_resamples=1
         names = [str(c) for c in classes]
         positive_class = classes[names.index("malignant")] if "malignant" in names else classes[-1]
     else:
-        positive_class = _check_class(positive_class, classes)
+        positive_class = check_class(positive_class, classes)
     n_resamples = _check_bootstrap(n_resamples, confidence_level, groups, len(y))
     proba = np.asarray(estimator.predict_proba(X)).reshape(len(y), -1)
     if proba.dtype.kind != "f":

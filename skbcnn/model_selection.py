@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._json import jsonable
+
 __all__ = ["cv_results_rows", "format_cv_results", "write_cv_results_csv"]
 
 
@@ -142,21 +144,8 @@ def _csv_cell(value):
     if value is None:
         return ""
     if isinstance(value, (tuple, list, dict)):
-        return json.dumps(_jsonable(value), sort_keys=isinstance(value, dict))
+        return json.dumps(jsonable(value), sort_keys=isinstance(value, dict))
     return value
-
-
-def _jsonable(value):
-    """A parameter value as JSON-ready Python; objects JSON cannot hold
-    (an estimator in a grid) become their ``repr``, so the cell still says
-    which candidate it was."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (tuple, list)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    return value if value is None or isinstance(value, (bool, int, float, str)) else repr(value)
 
 
 def write_cv_results_csv(search_or_results, path):

@@ -24,15 +24,14 @@ from the images' size with :func:`recommended_recipe`, the function
 at predict time with the loader call that fixes it.
 """
 
-import difflib
 from types import MappingProxyType
 
 import numpy as np
 from sklearn.pipeline import Pipeline
 
-from ._validation import check_images
+from ._validation import check_images, closest_name
 
-__all__ = ["FROM_SCRATCH", "LOW_RESOLUTION", "PRETRAINED", "RECIPES", "RECIPE_IMAGE_SIZES",
+__all__ = ["FROM_SCRATCH", "LOW_RESOLUTION", "PRETRAINED", "RECIPES", "RECIPE_IMAGE_SIZES", "RECIPE_SUMMARIES",
            "CNNPipeline", "make_cnn_pipeline", "recipe_image_size", "recommended_recipe"]
 
 #: Parameters of the ``"pretrained"`` recipe (read-only): an ImageNet-
@@ -124,8 +123,9 @@ RECIPE_IMAGE_SIZES = MappingProxyType({"pretrained": 224, "low_resolution": None
 # than 64 px, so they are loaded at this recipe's size and then get it.
 _RECIPE_FOR_FILES = "pretrained"
 
-# One line per recipe, for the progress lines of Python and the command line.
-_RECIPE_SUMMARIES = MappingProxyType({
+#: One line per recipe (read-only), for the progress lines of Python and the
+#: command line.
+RECIPE_SUMMARIES = MappingProxyType({
     "pretrained": "EfficientNet-Lite0 pretrained on ImageNet, fine-tuned",
     "low_resolution": "skbcnn's wide network from scratch, for small images",
     "from_scratch": "skbcnn's own network from scratch, with CLAHE and denoising",
@@ -223,12 +223,6 @@ def _recipe_values(recipe):
     """Every key of :data:`_RECIPE_KEYS` as ``recipe`` sets it (the base steps' value where it does not)."""
     base = Pipeline(_base_steps()).get_params()
     return {key: RECIPES[recipe].get(key, base[key]) for key in _RECIPE_KEYS}
-
-
-def _closest(name, valid):
-    """`` Did you mean 'x'?`` for the valid name closest to ``name``, or ``""``."""
-    close = difflib.get_close_matches(name, valid, n=1)
-    return f" Did you mean {close[0]!r}?" if close else ""
 
 
 def _checked_images(X):
@@ -356,7 +350,7 @@ class CNNPipeline(Pipeline):
             routed = "__" in rest and rest.split("__", 1)[0] in getattr(steps.get(step), "_routing_prefixes", ())
             if key not in valid and key not in steps and not routed:
                 raise ValueError(
-                    f"{key!r} is not a parameter of this pipeline.{_closest(key, list(valid))} Parameters "
+                    f"{key!r} is not a parameter of this pipeline.{closest_name(key, list(valid))} Parameters "
                     f"are <step>__<name> with steps {', '.join(steps)} (pipe.get_params() lists them).")
 
     def _apply_recipe(self, recipe):
@@ -397,7 +391,7 @@ class CNNPipeline(Pipeline):
         if getattr(self.steps[-1][1], "verbose", None) == "status":  # the command line's progress lines
             import sys
 
-            print(f"Recipe: {recipe} ({_RECIPE_SUMMARIES[recipe]}) for images of {np.shape(X)[1:]}.",
+            print(f"Recipe: {recipe} ({RECIPE_SUMMARIES[recipe]}) for images of {np.shape(X)[1:]}.",
                   file=sys.stderr, flush=True)
         super().fit(X, y, **params)
         self.recipe_ = recipe

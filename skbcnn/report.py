@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._json import jsonable
 from ._model_card import model_card
 from ._steps import final_step
 from .persistence import library_versions, sha256_of_file, write_atomically
@@ -49,45 +50,15 @@ class _Precomputed:
         return self._proba
 
 
-def _jsonable(value):
-    """Plain Python for ``json``: numpy scalars/arrays converted, NaN -> None."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def _library_versions():
     """Python's version, then skbcnn's and those of :data:`_LIBRARIES`, in that order."""
     versions = library_versions(extra=_LIBRARIES)
     return {label: versions[label] for label in ("python", "skbcnn", *_LIBRARIES)}
 
 
-def _param_value(value):
-    """A parameter value as plain JSON (tuples as lists, objects as their repr)."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (list, tuple)):
-        return [_param_value(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _param_value(v) for k, v in value.items()}
-    if callable(value) and hasattr(value, "__name__"):
-        return getattr(value, "__module__", "") + "." + value.__name__
-    return repr(value)
-
-
 def _model_parameters(estimator):
     params = estimator.get_params(deep=True) if hasattr(estimator, "get_params") else {}
-    return {k: _param_value(v) for k, v in sorted(params.items())
+    return {k: jsonable(v) for k, v in sorted(params.items())
             if k != "steps" and not hasattr(v, "get_params")}
 
 
@@ -143,7 +114,7 @@ def build_provenance(estimator=None, *, model_file=None, data_source=None, n_ima
         "model_file_sha256": sha256_of_file(model_file) if model_file is not None and Path(model_file).is_file() else None,
         "model": model,
         "model_parameters": None if estimator is None else _model_parameters(estimator),
-        "training": _jsonable(training) if isinstance(training, dict) else None,
+        "training": jsonable(training) if isinstance(training, dict) else None,
         "data_source": None if data_source is None else str(data_source),
         "n_images": None if n_images is None else int(n_images),
         "versions": _library_versions(),
@@ -468,7 +439,7 @@ def write_report(estimator, X, y, out_dir, *, class_names=None, positive_class=N
     # a link planted in the folder is replaced, its target never written.
     paths = {}
     paths["metrics_json"] = write_atomically(
-        out / "metrics.json", (json.dumps(_jsonable(metrics), indent=2) + "\n").encode(), through_link=False)
+        out / "metrics.json", (json.dumps(jsonable(metrics), indent=2) + "\n").encode(), through_link=False)
     table = io.StringIO(newline="")
     writer = csv.writer(table)
     writer.writerow(["class", "precision", "recall", "f1", "support"])

@@ -338,21 +338,6 @@ def test_load_dataset_busi_missing_mask_decodes_images_once(tmp_path, tree, monk
         load_busi(busi, image_size=16, classes=["benign", "malignant"], return_masks=True)
 
 
-def test_load_images_can_skip_without_warning(tree, tmp_path):
-    import warnings
-
-    from skbcnn.datasets import _load_images
-
-    bad = tmp_path / "bad.png"
-    bad.write_bytes(b"not a png")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        data = _load_images([bad, tree / "benign"], image_size=8, on_error="skip", warn=False)
-    assert len(data.images) == 3 and len(data.skipped) == 1
-    with pytest.raises(ImageReadError, match="bad.png"):
-        _load_images([bad], image_size=8, on_error="raise", warn=False)
-
-
 def test_medmnist_channels_and_size(tmp_path):
     file = tmp_path / "rgba.npz"
     rng = np.random.default_rng(0)

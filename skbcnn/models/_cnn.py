@@ -9,7 +9,7 @@ the classifier can expose it as a hyperparameter.
 
 import keras
 
-from ._layers import _classification_head, _seeders
+from ._layers import classification_head, seeders
 from ._limits import check_cnn_plan
 
 __all__ = ["build_cnn"]
@@ -94,7 +94,7 @@ def build_cnn(
     check_cnn_plan(input_shape, conv_filters, convs_per_block, kernel_size, global_pooling, dense_units)
     if sigmoid_output is None:
         sigmoid_output = n_classes == 2
-    next_seed, init = _seeders(seed)
+    next_seed, init = seeders(seed)
     inputs = keras.Input(shape=tuple(input_shape), name="image")
     x = inputs
     for block, filters in enumerate(conv_filters, start=1):
@@ -121,5 +121,5 @@ def build_cnn(
         x = keras.layers.GlobalAveragePooling2D(name="global_pool")(x)
     else:
         x = keras.layers.Flatten(name="flatten")(x)
-    outputs = _classification_head(x, n_classes, dense_units, dropout, activation, sigmoid_output, next_seed, init)
+    outputs = classification_head(x, n_classes, dense_units, dropout, activation, sigmoid_output, next_seed, init)
     return keras.Model(inputs, outputs, name="skbcnn_cnn")

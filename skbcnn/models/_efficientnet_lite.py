@@ -10,7 +10,7 @@ from pathlib import Path
 
 import keras
 
-from ._layers import _freeze_batch_norm, _seeders
+from ._layers import freeze_batch_norm, seeders
 from ._torch_weights import read_torch_state_dict
 
 __all__ = ["efficientnet_lite", "lite_weights_file"]
@@ -168,7 +168,7 @@ def efficientnet_lite(variant="efficientnet_lite0", *, input_shape=None, input_t
     if variant not in _LITE_VARIANTS:
         raise ValueError(f"variant must be one of {sorted(_LITE_VARIANTS)}; got {variant!r}.")
     inputs = keras.Input(shape=tuple(input_shape), name="lite_input") if input_tensor is None else input_tensor
-    next_seed = _seeders(seed)[0]
+    next_seed = seeders(seed)[0]
 
     def conv(x, filters, kernel, name, stride=1):
         return keras.layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False,
@@ -207,7 +207,7 @@ def efficientnet_lite(variant="efficientnet_lite0", *, input_shape=None, input_t
         else:
             state = read_torch_state_dict(weights)  # named by the user: read as it is
         _set_lite_weights(model, state, variant, include_top)
-        _freeze_batch_norm(model.layers)
+        freeze_batch_norm(model.layers)
     return model
 
 

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 
 
-def _seeders(seed):
+def seeders(seed):
     """``next_seed()`` and a seeded Glorot initialiser factory ``init()``.
 
     Every random layer gets its own explicit seed. Unseeded Keras layers draw
@@ -25,7 +25,7 @@ def _seeders(seed):
     return next_seed, init
 
 
-def _classification_head(x, n_classes, dense_units, dropout, activation, sigmoid_output, next_seed, init):
+def classification_head(x, n_classes, dense_units, dropout, activation, sigmoid_output, next_seed, init):
     """Dropout + dense layers, then the softmax (or one sigmoid unit) output."""
     for i, units in enumerate(dense_units, start=1):
         if dropout > 0:
@@ -38,7 +38,7 @@ def _classification_head(x, n_classes, dense_units, dropout, activation, sigmoid
     return keras.layers.Dense(n_classes, activation="softmax", kernel_initializer=init(), name="output")(x)
 
 
-def _freeze_batch_norm(layers):
+def freeze_batch_norm(layers):
     """Keep pretrained batch normalisation statistics: the layers run in
     inference mode and their weights are not trained."""
     for layer in layers:

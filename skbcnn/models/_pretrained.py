@@ -13,7 +13,7 @@ from typing import Callable, NamedTuple
 import keras
 
 from ._efficientnet_lite import efficientnet_lite
-from ._layers import _classification_head, _freeze_batch_norm, _seeders
+from ._layers import classification_head, freeze_batch_norm, seeders
 
 __all__ = ["BACKBONES", "Backbone", "build_pretrained_cnn"]
 
@@ -173,11 +173,11 @@ def build_pretrained_cnn(
         weights = str(weights)
     if sigmoid_output is None:
         sigmoid_output = n_classes == 2
-    next_seed, init = _seeders(seed)
+    next_seed, init = seeders(seed)
     inputs = keras.Input(shape=tuple(input_shape), name="image")
     x = inputs if channels == 3 else keras.layers.Concatenate(name="grey_to_rgb")([inputs] * 3)
     features = BACKBONES[backbone].build(x, weights, next_seed)
-    outputs = _classification_head(features, n_classes, dense_units, dropout, activation, sigmoid_output, next_seed, init)
+    outputs = classification_head(features, n_classes, dense_units, dropout, activation, sigmoid_output, next_seed, init)
     return keras.Model(inputs, outputs, name=f"skbcnn_{backbone}")
 
 
@@ -202,5 +202,5 @@ def _keras_application(backbone, constructor, x, weights):
             "(backbone_weights=None)."
         ) from error
     if weights is not None:
-        _freeze_batch_norm(base.layers)
+        freeze_batch_norm(base.layers)
     return base
