@@ -45,6 +45,7 @@ import functools
 import logging
 import os
 import warnings
+from dataclasses import dataclass
 
 import keras
 import numpy as np
@@ -57,6 +58,7 @@ __all__ = [
     "configure_tensorflow",
     "forget_traced_custom_gradients",
     "lr_callbacks",
+    "TrainingPolicy",
     "train",
     "tta_views",
 ]
@@ -335,29 +337,17 @@ def _stratified_holdout(X, y, sample_weight, fraction, rng, groups=None):
     return X[idx_train], y[idx_train], weights, validation
 
 
-def train(model, X, y, sample_weight, *, epochs, initial_epoch, batch_size, callbacks, seed,
-          validation_split, early_stopping, patience, lr_schedule, learning_rate, schedule_epochs,
-          augmenter=None, groups=None, verbose=0, **fit_args):
-    """Train a compiled Keras ``model`` under the classifier's training policy.
+@dataclass(frozen=True)
+class TrainingPolicy:
+    """How :func:`train` trains: the classifier's training parameters of one fit.
 
-    Parameters
+    Built by :class:`skbcnn.CNNClassifier` from its parameters; immutable, so
+    nothing changes it while a fit runs.
+
+    Attributes
     ----------
-    model : keras.Model
-        Built and compiled network, trained in place.
-    X : ndarray of shape (n_samples, H, W, C)
-        Training images as the network sees them.
-    y : ndarray
-        Encoded targets.
-    sample_weight : ndarray of shape (n_samples,) or None
-        Per-image weights.
-    epochs : int
-        Epochs to run in this call.
-    initial_epoch : int
-        Epoch to start counting from (warm start).
     batch_size : int
         Images per mini-batch.
-    callbacks : list of keras.callbacks.Callback
-        The user's callbacks; the policy's are added after them.
     seed : int or None
         Seeds the hold-out and the augmentation draws.
     validation_split : float
@@ -370,13 +360,48 @@ def train(model, X, y, sample_weight, *, epochs, initial_epoch, batch_size, call
     lr_schedule, learning_rate, schedule_epochs
         The learning-rate schedule, see :func:`lr_callbacks` (whose
         ``epochs`` is ``schedule_epochs``).
+    verbose : int, default=0
+        Keras' verbosity.
+    """
+
+    batch_size: int
+    seed: object
+    validation_split: float
+    early_stopping: bool
+    patience: int
+    lr_schedule: object
+    learning_rate: float
+    schedule_epochs: int
+    verbose: int = 0
+
+
+def train(model, X, y, sample_weight, policy, *, epochs, initial_epoch, callbacks, augmenter=None, groups=None,
+          **fit_args):
+    """Train a compiled Keras ``model`` under the classifier's training policy.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Built and compiled network, trained in place.
+    X : ndarray of shape (n_samples, H, W, C)
+        Training images as the network sees them.
+    y : ndarray
+        Encoded targets.
+    sample_weight : ndarray of shape (n_samples,) or None
+        Per-image weights.
+    policy : TrainingPolicy
+        Batch size, seed, hold-out, early stopping and learning-rate schedule.
+    epochs : int
+        Epochs to run in this call.
+    initial_epoch : int
+        Epoch to start counting from (warm start).
+    callbacks : list of keras.callbacks.Callback
+        The user's callbacks; the policy's are added after them.
     augmenter : ImageAugmenter, optional
         Draw fresh augmentations of every batch with it (see
         :mod:`skbcnn._handoff`).
     groups : ndarray of shape (n_samples,), optional
         Groups kept whole by the hold-out.
-    verbose : int, default=0
-        Keras' verbosity.
     **fit_args
         Further ``keras.Model.fit`` arguments.
 
@@ -390,32 +415,34 @@ def train(model, X, y, sample_weight, *, epochs, initial_epoch, batch_size, call
         at the end of training), else the last epoch.
     """
     callbacks = list(callbacks) + [_StopWhenLossIsNotFinite()]
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(policy.seed)
 
     validation_data = None
-    if validation_split > 0:
+    if policy.validation_split > 0:
         X, y, sample_weight, validation_data = _stratified_holdout(
-            X, y, sample_weight, validation_split, rng, groups
+            X, y, sample_weight, policy.validation_split, rng, groups
         )
     stopper = None
-    if validation_data is not None and early_stopping:
-        stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
+    if validation_data is not None and policy.early_stopping:
+        stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=policy.patience,
+                                                restore_best_weights=True)
         callbacks.append(stopper)
     callbacks.extend(lr_callbacks(
-        lr_schedule, learning_rate=learning_rate, epochs=schedule_epochs, patience=patience,
+        policy.lr_schedule, learning_rate=policy.learning_rate, epochs=policy.schedule_epochs,
+        patience=policy.patience,
         validating=validation_data is not None,
     ))
 
     if augmenter is not None:
-        data = _augmented_training_data(X, y, sample_weight, batch_size, augmenter, rng)
+        data = _augmented_training_data(X, y, sample_weight, policy.batch_size, augmenter, rng)
     else:
-        data = dict(x=X, y=y, sample_weight=sample_weight, batch_size=batch_size, shuffle=True)
+        data = dict(x=X, y=y, sample_weight=sample_weight, batch_size=policy.batch_size, shuffle=True)
     # Without these two, every fit would leave memory behind (module docstring).
     build_optimizer(model)
     with forget_traced_custom_gradients():
         hist = model.fit(
             **data, epochs=initial_epoch + epochs, initial_epoch=initial_epoch,
-            validation_data=validation_data, callbacks=callbacks, verbose=verbose, **fit_args,
+            validation_data=validation_data, callbacks=callbacks, verbose=policy.verbose, **fit_args,
         )
     if stopper is not None and stopper.best_weights is not None:
         return hist.history, stopper.best_epoch + 1

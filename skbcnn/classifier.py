@@ -27,7 +27,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import fill_doc
 from ._handoff import unwrap
 from ._progress import EpochProgress
-from ._training import check_finite_history, configure_tensorflow, train, tta_views
+from ._training import TrainingPolicy, check_finite_history, configure_tensorflow, train, tta_views
 from ._validation import (
     BOOLEAN,
     POSITIVE_INT,
@@ -35,6 +35,7 @@ from ._validation import (
     OneOf,
     Range,
     as_float_images,
+    check_image_shape,
     check_images,
     check_param,
     param_error,
@@ -42,7 +43,13 @@ from ._validation import (
 )
 from .models import BACKBONES, build_cnn, build_pretrained_cnn
 
-__all__ = ["CNNClassifier"]
+__all__ = ["CNNClassifier", "FITTED_ATTRIBUTES"]
+
+#: The fitted attributes that, with the network ``model_``, are a fitted
+#: :class:`CNNClassifier` (the first two required, the others optional): what
+#: the pickle-free model files of :mod:`skbcnn.persistence` store, and what
+#: ``CNNClassifier._restore`` sets back. The one list of them.
+FITTED_ATTRIBUTES = ("classes_", "image_shape_", "history_", "input_range_", "kept_epoch_")
 
 _ACTIVATIONS = {"relu", "elu", "selu", "gelu", "silu", "swish", "leaky_relu", "tanh"}
 _OPTIMIZERS = {"adam", "adamw", "sgd", "rmsprop", "nadam", "adagrad", "adamax"}
@@ -446,12 +453,7 @@ class CNNClassifier(KerasClassifier):
             if y is not None and len(X) != len(y):
                 raise ValueError(f"X has {len(X)} images but y has {len(y)} labels.")
             if not reset:
-                expected = self.image_shape_
-                if X.shape[1:] != expected:
-                    raise ValueError(
-                        f"CNNClassifier was fitted on images of shape {expected} "
-                        f"but got images of shape {X.shape[1:]}."
-                    )
+                check_image_shape(self, X, reset=False)  # the transformers' message too
         X, y = super()._validate_data(X, y, reset=reset, y_numeric=y_numeric)
         if X is not None and reset:
             self.image_shape_ = tuple(X.shape[1:])
@@ -521,23 +523,56 @@ class CNNClassifier(KerasClassifier):
             arguments[name] = _int_tuple(value) if name in _INT_SEQUENCES else value
         return arguments
 
-    def _initialize(self, X, y=None):
+    def _set_up(self, X, y):
+        """What a fitted classifier holds besides its network: seed, encoders, callbacks."""
         # Replaces scikeras' seeding, which collapses a RandomState to seed 0
         # and goes through private TensorFlow modules.
         self._seed = _seed_from(self.random_state)
-        if self._seed is not None:
-            keras.utils.set_random_seed(self._seed)
         self._random_state = None
         X, y = self._validate_data(X, y, reset=True)
         self.target_encoder_ = self.target_encoder.fit(y)
         vars(self).update(**getattr(self.target_encoder_, "get_metadata", dict)())
         self.feature_encoder_ = self.feature_encoder.fit(X)
+        self._initialize_callbacks()
+        return X, y
+
+    def _initialize(self, X, y=None):
+        # scikeras' hook: set up, then build a new network.
+        X, y = self._set_up(X, y)
+        if self._seed is not None:
+            keras.utils.set_random_seed(self._seed)
         # Release graphs and layer-name counters of earlier models: a grid
         # search fits hundreds, and scikeras never clears them.
         keras.backend.clear_session()
         self.model_ = self._build_keras_model()
-        self._initialize_callbacks()
         return X, y
+
+    def _fitted_state(self):
+        """The :data:`FITTED_ATTRIBUTES` this classifier has, as plain values."""
+        state = {"classes_": self.classes_, "image_shape_": tuple(int(s) for s in self.image_shape_),
+                 "history_": self.history_}
+        if getattr(self, "input_range_", None) is not None:
+            state["input_range_"] = tuple(float(v) for v in self.input_range_)
+        if getattr(self, "kept_epoch_", None) is not None:
+            state["kept_epoch_"] = int(self.kept_epoch_)
+        return state
+
+    def _restore(self, model, fitted):
+        """Make this classifier fitted with the trained network ``model`` and
+        the :data:`FITTED_ATTRIBUTES` in ``fitted`` (checked by the caller),
+        without building or training a network: how a saved model is loaded.
+        """
+        classes = fitted["classes_"]
+        # the encoders are fitted on one blank image per class
+        self.classes_ = None
+        self._set_up(np.zeros((len(classes), *fitted["image_shape_"]), np.float32), classes)
+        self.model_ = model
+        self.history_ = fitted.get("history_", {})
+        if fitted.get("input_range_") is not None:
+            self.input_range_ = tuple(float(v) for v in fitted["input_range_"])
+        if fitted.get("kept_epoch_") is not None:
+            self.kept_epoch_ = int(fitted["kept_epoch_"])
+        return self
 
     # ------------------------------------------------------------- fit
     def fit(self, X, y, sample_weight=None, groups=None, **kwargs):
@@ -624,10 +659,11 @@ class CNNClassifier(KerasClassifier):
         if self.warm_start and self.initialized_:
             # continue the epoch count (and history_) where the last fit ended
             kwargs.setdefault("initial_epoch", self.current_epoch)
-        self._augmenter, self._groups = augmenter, groups
         try:
             self.classes_ = None
-            BaseWrapper.fit(self, X, y, sample_weight=sample_weight, **kwargs)
+            # scikeras hands these on to _fit_keras_model: they belong to this
+            # fit only, so they never become state of the estimator
+            BaseWrapper.fit(self, X, y, sample_weight=sample_weight, augmenter=augmenter, groups=groups, **kwargs)
             check_finite_history(self.history_)
             self.input_range_ = _value_range(X)
         except BaseException:  # KeyboardInterrupt too: never leave it half-fitted
@@ -636,8 +672,6 @@ class CNNClassifier(KerasClassifier):
             if previous_weights is not None:
                 self.model_.set_weights(previous_weights)
             raise
-        finally:
-            self._augmenter = self._groups = None
         return self
 
     @property
@@ -650,7 +684,8 @@ class CNNClassifier(KerasClassifier):
         """
         raise AttributeError("CNNClassifier does not support partial_fit; use warm_start=True and fit.")
 
-    def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs):
+    def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch, augmenter=None, groups=None,
+                         **kwargs):
         # scikeras' hook: gather the Keras fit arguments, train with
         # skbcnn._training, record the history.
         params = self.get_params()
@@ -667,14 +702,15 @@ class CNNClassifier(KerasClassifier):
         # first fit; build them from the current parameters every time.
         self._initialize_callbacks()
         status = self.verbose == "status"  # skbcnn's status line instead of Keras' output
+        policy = TrainingPolicy(
+            batch_size=batch_size, seed=self._seed, validation_split=self.validation_split,
+            early_stopping=self.early_stopping, patience=self.patience, lr_schedule=self.lr_schedule,
+            learning_rate=self.learning_rate, schedule_epochs=self.epochs, verbose=0 if status else self.verbose,
+        )
         history, self.kept_epoch_ = train(
-            self.model_, X, y, sample_weight, epochs=epochs, initial_epoch=initial_epoch,
-            batch_size=batch_size, callbacks=[*self._fit_callbacks, *([EpochProgress()] if status else [])],
-            seed=self._seed,
-            validation_split=self.validation_split, early_stopping=self.early_stopping,
-            patience=self.patience, lr_schedule=self.lr_schedule, learning_rate=self.learning_rate,
-            schedule_epochs=self.epochs, augmenter=getattr(self, "_augmenter", None),
-            groups=getattr(self, "_groups", None), verbose=0 if status else self.verbose, **fit_args,
+            self.model_, X, y, sample_weight, policy, epochs=epochs, initial_epoch=initial_epoch,
+            callbacks=[*self._fit_callbacks, *([EpochProgress()] if status else [])],
+            augmenter=augmenter, groups=groups, **fit_args,
         )
         if not warm_start or not hasattr(self, "history_") or initial_epoch == 0:
             self.history_ = {}
