@@ -1,8 +1,9 @@
 """Saving, loading and sharing fitted estimators: every way a model reaches disk.
 
 This module owns the three layouts a fitted model can take on disk, and the
-one set of helpers they share (library versions, SHA-256, the JSON reader,
-the atomic write of temporary files renamed into place):
+one set of helpers they share (the JSON reader, the atomic write of
+temporary files renamed into place; library versions and SHA-256 come from
+``skbcnn._provenance``, shared with the reports):
 
 ``save`` / ``load``: one checked ``.skbcnn`` file
     The magic bytes ``SKBCNN-MODEL\\n``, an 8-byte big-endian header length,
@@ -50,7 +51,6 @@ import hashlib
 import io
 import json
 import os
-import platform
 import re
 import shutil
 import stat
@@ -59,12 +59,12 @@ import tempfile
 import threading
 import warnings
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 
 import joblib
 import numpy as np
 
+from ._provenance import library_versions, sha256_of_file
 from ._steps import final_step
 
 __all__ = ["save", "load", "read_header", "export_model", "import_model", "ALLOWED_CLASSES",
@@ -128,64 +128,6 @@ class UntrustedFileError(ValueError):
 
 
 # ------------------------------------------------------------ shared helpers
-def _installed_version(*names):
-    """Version of the first installed distribution among ``names``, or None."""
-    for name in names:
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return None
-
-
-def library_versions(extra=None):
-    """Versions of the libraries a saved model depends on (no TF import).
-
-    Parameters
-    ----------
-    extra : dict, optional
-        More libraries to record, as ``{label: (distribution, ...)}``: the
-        version of the first installed distribution of each tuple, after
-        the default ones (labels already there are looked up again).
-
-    Returns
-    -------
-    versions : dict
-        ``{"skbcnn": ..., "scikit-learn": ..., "keras": ..., "tensorflow": ...,
-        "numpy": ..., "python": ...}`` and the ``extra`` labels; ``None`` for
-        what is not installed.
-
-    Examples
-    --------
-    >>> from skbcnn.persistence import library_versions
-    >>> sorted(library_versions())
-    ['keras', 'numpy', 'python', 'scikit-learn', 'skbcnn', 'tensorflow']
-    >>> list(library_versions(extra={"scipy": ("scipy",)}))[-1]
-    'scipy'
-    """
-    from . import __version__
-
-    versions = {
-        "skbcnn": __version__,
-        "scikit-learn": _installed_version("scikit-learn"),
-        "keras": _installed_version("keras"),
-        "tensorflow": _installed_version("tensorflow", "tensorflow-cpu"),
-        "numpy": _installed_version("numpy"),
-        "python": platform.python_version(),
-    }
-    versions.update((label, _installed_version(*names)) for label, names in (extra or {}).items())
-    return versions
-
-
-def sha256_of_file(file):
-    """Hex SHA-256 of a file's bytes, read in blocks (networks can be large)."""
-    digest = hashlib.sha256()
-    with open(file, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _loads_json(text, where):
     """``json.loads`` whose failures (also too deep nesting) are ValueErrors naming ``where``."""
     try:
@@ -694,13 +636,7 @@ def _describe(name, estimator):
     params = estimator.get_params(deep=False)
     step = {"name": name, "class": path, "params": _encode(params, f"a parameter of step {name!r}")}
     if path == _CNN:
-        fitted = {"classes_": estimator.classes_, "image_shape_": tuple(int(s) for s in estimator.image_shape_),
-                  "history_": estimator.history_}
-        if getattr(estimator, "input_range_", None) is not None:
-            fitted["input_range_"] = tuple(float(v) for v in estimator.input_range_)
-        if getattr(estimator, "kept_epoch_", None) is not None:
-            fitted["kept_epoch_"] = int(estimator.kept_epoch_)
-        step["fitted"] = _encode(fitted, f"a fitted attribute of step {name!r}")
+        step["fitted"] = _encode(estimator._fitted_state(), f"a fitted attribute of step {name!r}")
     else:
         step["fitted"] = _encode(_fitted_attributes(estimator), f"a fitted attribute of step {name!r}")
     return step
@@ -825,7 +761,6 @@ def _export_members(estimator):
 # ------------------------------------ the pickle-free description: reading
 _MAX_DEPTH = 32  # nesting of skbcnn.json; real descriptions need fewer than 10
 _FITTED_NAME = re.compile(r"^[a-z][a-z0-9_]*_$")
-_CNN_FITTED = {"classes_", "image_shape_", "history_", "input_range_", "kept_epoch_"}
 # Modules a network's config.json may name (Keras' own layers, initialisers,
 # optimisers, ...); "Lambda" layers and serialized Python functions are code.
 _KERAS_MODULES = {
@@ -981,7 +916,10 @@ def _build_step(step, where):
 
 
 def _check_cnn_fitted(fitted, name, where):
-    unknown = sorted(set(fitted) - _CNN_FITTED)
+    """Audit the classifier's fitted attributes in a description before any is set."""
+    from .classifier import FITTED_ATTRIBUTES
+
+    unknown = sorted(set(fitted) - set(FITTED_ATTRIBUTES))
     missing = sorted({"classes_", "image_shape_"} - set(fitted))
     if unknown or missing:
         raise ValueError(
@@ -1009,7 +947,10 @@ def _check_cnn_fitted(fitted, name, where):
         and all(isinstance(v, (int, float)) and np.isfinite(v) for v in input_range)
     ):
         raise ValueError(f"{where}: input_range_ of step {name!r} must be two finite numbers.")
-    return classes, shape, history, input_range
+    kept_epoch = fitted.get("kept_epoch_")  # absent in files from before it was recorded
+    if kept_epoch is not None and not (isinstance(kept_epoch, int) and not isinstance(kept_epoch, bool)
+                                       and kept_epoch >= 1):
+        raise ValueError(f"{where}: kept_epoch_ of step {name!r} must be a positive integer.")
 
 
 def _check_network(model, classes, shape, where, network):
@@ -1031,26 +972,6 @@ def _check_network(model, classes, shape, where, network):
     if not (outputs == len(classes) or (len(classes) == 2 and outputs == 1)):
         raise ValueError(f"{where}: classes_ has {len(classes)} classes but the network in {network} has "
                          f"{outputs} output(s); the files do not belong together.")
-
-
-def _attach_network(cnn, model, classes, shape, history, input_range):
-    """Make ``cnn`` fitted with ``model`` without building another network."""
-    from .classifier import _seed_from
-
-    # What CNNClassifier._initialize does, except building a network: the
-    # label and feature encoders are fitted on one blank image per class.
-    cnn._seed = _seed_from(cnn.random_state)
-    cnn._random_state = None
-    cnn.classes_ = None
-    X, y = cnn._validate_data(np.zeros((len(classes), *shape), np.float32), classes, reset=True)
-    cnn.target_encoder_ = cnn.target_encoder.fit(y)
-    vars(cnn).update(getattr(cnn.target_encoder_, "get_metadata", dict)())
-    cnn.feature_encoder_ = cnn.feature_encoder.fit(X)
-    cnn._initialize_callbacks()
-    cnn.model_ = model
-    cnn.history_ = history
-    if input_range is not None:
-        cnn.input_range_ = tuple(float(v) for v in input_range)
 
 
 def _rebuild(text, keras_file, where, network):
@@ -1088,18 +1009,13 @@ def _rebuild(text, keras_file, where, network):
     if not all(isinstance(n, str) and n and "__" not in n for n in names) or len(set(names)) != len(names):
         raise ValueError(f"{where}: is not a valid description (step names must be distinct, non-empty "
                          f"and without '__'; got {names}).")
-    classes, shape, history, input_range = _check_cnn_fitted(fitted, name, where)
+    _check_cnn_fitted(fitted, name, where)
     model = _load_network(keras_file, network)
-    _check_network(model, classes, shape, where, network)
+    _check_network(model, fitted["classes_"], fitted["image_shape_"], where, network)
     try:
-        _attach_network(cnn, model, classes, shape, history, input_range)
+        cnn._restore(model, fitted)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{where}: step {name!r} cannot be set up ({type(exc).__name__}: {exc}).") from None
-    kept_epoch = fitted.get("kept_epoch_")  # absent in files from before it was recorded
-    if kept_epoch is not None:
-        if not (isinstance(kept_epoch, int) and not isinstance(kept_epoch, bool) and kept_epoch >= 1):
-            raise ValueError(f"{where}: kept_epoch_ of step {name!r} must be a positive integer.")
-        cnn.kept_epoch_ = kept_epoch
     for _, estimator, attributes in built[:-1]:
         vars(estimator).update(attributes)
     if not description["pipeline"]:

@@ -13,31 +13,17 @@ import html
 import io
 import json
 import math
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 from ._json import jsonable
 from ._model_card import model_card
+from ._provenance import build_provenance
 from ._steps import final_step
-from .persistence import library_versions, sha256_of_file, write_atomically
+from .persistence import write_atomically
 
 __all__ = ["write_report", "build_provenance", "model_card"]
-
-# distribution names whose versions are recorded (the first installed of each tuple)
-_LIBRARIES = {
-    "numpy": ("numpy",),
-    "scipy": ("scipy",),
-    "scikit-learn": ("scikit-learn",),
-    "scikit-image": ("scikit-image",),
-    "scikeras": ("scikeras",),
-    "keras": ("keras",),
-    "tensorflow": ("tensorflow", "tensorflow-cpu"),
-    "pillow": ("pillow",),
-    "matplotlib": ("matplotlib",),
-}
-
 
 class _Precomputed:
     """Stands in for the estimator in ``evaluate`` with cached probabilities."""
@@ -48,77 +34,6 @@ class _Precomputed:
 
     def predict_proba(self, X):
         return self._proba
-
-
-def _library_versions():
-    """Python's version, then skbcnn's and those of :data:`_LIBRARIES`, in that order."""
-    versions = library_versions(extra=_LIBRARIES)
-    return {label: versions[label] for label in ("python", "skbcnn", *_LIBRARIES)}
-
-
-def _model_parameters(estimator):
-    params = estimator.get_params(deep=True) if hasattr(estimator, "get_params") else {}
-    return {k: jsonable(v) for k, v in sorted(params.items())
-            if k != "steps" and not hasattr(v, "get_params")}
-
-
-def build_provenance(estimator=None, *, model_file=None, data_source=None, n_images=None, command=None):
-    """What produced a result: model, its parameters, data, versions and date.
-
-    Parameters
-    ----------
-    estimator : fitted estimator, optional
-        Its class (and pipeline steps), every parameter
-        (``get_params(deep=True)``, as JSON) and, when the command line
-        trained it, ``training_info_`` (data source, image counts, date).
-    model_file : str or path-like, optional
-        The model file it was loaded from (its SHA-256 is recorded).
-    data_source : str, optional
-        Where the evaluated images came from.
-    n_images : int, optional
-        How many images were evaluated.
-    command : str, optional
-        The command line that ran.
-
-    Returns
-    -------
-    provenance : dict
-        ``created`` (UTC, ISO 8601), ``skbcnn_version``, ``command``,
-        ``model_file``, ``model_file_sha256``, ``model`` (class and steps),
-        ``model_parameters``, ``training``, ``data_source``, ``n_images``
-        and ``versions`` (Python and library versions); unknown entries are
-        None.
-
-    Examples
-    --------
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> from skbcnn.report import build_provenance
-    >>> info = build_provenance(LogisticRegression(C=0.5), data_source="synthetic", n_images=10)
-    >>> info["model"], info["model_parameters"]["C"], info["versions"]["python"] is not None
-    ('LogisticRegression', 0.5, True)
-    """
-    from . import __version__
-
-    model = None
-    if estimator is not None:
-        steps = getattr(estimator, "steps", None)
-        model = type(estimator).__name__
-        if steps:
-            model += "(" + ", ".join(f"{name}={type(step).__name__}" for name, step in steps) + ")"
-    training = getattr(estimator, "training_info_", None)
-    return {
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "skbcnn_version": __version__,
-        "command": command,
-        "model_file": None if model_file is None else str(model_file),
-        "model_file_sha256": sha256_of_file(model_file) if model_file is not None and Path(model_file).is_file() else None,
-        "model": model,
-        "model_parameters": None if estimator is None else _model_parameters(estimator),
-        "training": jsonable(training) if isinstance(training, dict) else None,
-        "data_source": None if data_source is None else str(data_source),
-        "n_images": None if n_images is None else int(n_images),
-        "versions": _library_versions(),
-    }
 
 
 def _map_labels(y, class_names, classes):
