@@ -58,6 +58,7 @@ def test_is_classifier_alone_and_in_pipeline():
     assert tags.input_tags.three_d_array
 
 
+@pytest.mark.slow  # trains or starts TensorFlow in a subprocess: over 10 s on 2 cores
 def test_cv_on_sorted_labels_is_stratified_and_auc_finite(data):
     X, y = data  # sorted labels: unstratified KFold would give one-class folds
     assert isinstance(check_cv(3, y, classifier=is_classifier(CNNClassifier())), StratifiedKFold)
@@ -65,6 +66,7 @@ def test_cv_on_sorted_labels_is_stratified_and_auc_finite(data):
     assert np.isfinite(scores).all()
 
 
+@pytest.mark.slow  # trains or starts TensorFlow in a subprocess: over 10 s on 2 cores
 def test_calibration_voting_stacking(data):
     X, y = data
     calibrated = CalibratedClassifierCV(CNNClassifier(**TINY), cv=2).fit(X, y)
@@ -119,6 +121,7 @@ def test_reproducible_with_random_state(fitted, data):
     np.testing.assert_array_equal(again.predict_proba(X), fitted.predict_proba(X))
 
 
+@pytest.mark.slow  # trains or starts TensorFlow in a subprocess: over 10 s on 2 cores
 def test_history_early_stopping_and_warm_start(data):
     X, y = data
     clf = CNNClassifier(**{**TINY, "epochs": 3, "warm_start": True}).fit(X, y)
@@ -244,6 +247,7 @@ def test_predict_errors(fitted, data):
         fitted.score(X[:2], [0, 7])
 
 
+@pytest.mark.slow  # trains or starts TensorFlow in a subprocess: over 10 s on 2 cores
 def test_nan_loss_is_a_clear_error_and_keeps_previous_fit(fitted, data):
     X, y = data
     clf = clone(fitted).set_params(epochs=1).fit(X, y)

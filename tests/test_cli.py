@@ -70,6 +70,7 @@ def test_train_writes_a_loadable_pipeline(model_file, capsys):
     assert list(model.classes_) == ["benign", "malignant", "normal"]
 
 
+@pytest.mark.slow  # trains or starts TensorFlow in a subprocess: over 10 s on 2 cores
 def test_train_progress_on_stderr(tmp_path, capsys, image_folder):
     import skbcnn
 
@@ -218,6 +219,7 @@ def test_usage_errors_exit_2(capsys, argv, message):
     assert err.startswith(f"skbcnn {command}: error:") and message in err
 
 
+@pytest.mark.slow  # trains or starts TensorFlow in a subprocess: over 10 s on 2 cores
 def test_search_writes_results_and_best_model(tmp_path, capsys):
     grid = tmp_path / "grid.json"
     grid.write_text(json.dumps({"cnn__learning_rate": [0.001, 0.01]}))
@@ -267,6 +269,7 @@ def test_search_grid_errors(tmp_path, capsys):
     assert code == 2 and "--refit" in err
 
 
+@pytest.mark.slow  # trains or starts TensorFlow in a subprocess: over 10 s on 2 cores
 def test_demo_writes_a_report(tmp_path, capsys):
     code, out, err = run(capsys, "demo", "--n-samples", "40", "--image-size", "32", "--epochs", "1",
                          "--out", tmp_path)
@@ -324,6 +327,7 @@ def test_every_command_has_help(command, capsys):
     assert f"usage: skbcnn {command}" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # trains or starts TensorFlow in a subprocess: over 10 s on 2 cores
 def test_module_entry_point_in_a_subprocess():
     # the one subprocess test: ``python -m skbcnn``, and --help without TensorFlow
     code = (
@@ -396,6 +400,7 @@ def test_help_describes_this_command(command, capsys):
         assert "-v, --verbose also describe the model" in text
 
 
+@pytest.mark.slow  # trains or starts TensorFlow in a subprocess: over 10 s on 2 cores
 def test_no_tensorflow_start_up_lines_on_stderr(tmp_path):
     # TensorFlow's C++ start-up lines (absl notice, oneDNN INFO) bypass TF_CPP_MIN_LOG_LEVEL;
     # the command line swallows them and keeps everything else
@@ -436,6 +441,7 @@ def test_auto_recipe_reads_the_npz_image_size(tmp_path):
     assert _resolve_recipe(build_parser().parse_args(["train", str(path), "--out", "m"])) == "low_resolution"
 
 
+@pytest.mark.slow  # trains or starts TensorFlow in a subprocess: over 10 s on 2 cores
 def test_train_default_recipe_fine_tunes_the_pretrained_backbone(tmp_path, capsys, image_folder):
     path = tmp_path / "lite.skbcnn"
     code, out, err = run(capsys, "train", image_folder, "--image-size", "64", "--epochs", "1",
@@ -466,6 +472,7 @@ def test_bad_groups_are_one_line_errors(capsys, image_folder, groups, match, tmp
     assert ("Loaded" in err) == (groups == "^patient")
 
 
+@pytest.mark.slow  # trains or starts TensorFlow in a subprocess: over 10 s on 2 cores
 def test_search_keeps_groups_in_one_fold(tmp_path, capsys):
     grid = tmp_path / "grid.json"
     grid.write_text(json.dumps({"cnn__dropout": [0.0]}))
@@ -602,6 +609,7 @@ def test_evaluate_refuses_to_overwrite_a_report_without_force(model_file, tmp_pa
     assert code == 2 and "is a file; give a folder for the report" in err
 
 
+@pytest.mark.slow  # trains or starts TensorFlow in a subprocess: over 10 s on 2 cores
 def test_train_reports_the_kept_epoch_and_recipe(tmp_path, capsys):
     path = tmp_path / "m.skbcnn"
     code, _, err = run(capsys, "train", "synthetic", "--n-samples", "60", *TINY, "--out", path)

@@ -11,9 +11,13 @@ page of the docs).
 """
 
 import numpy as np
+import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skbcnn.classifier import CNNClassifier
+
+# every test here builds or trains networks (backbones, estimator checks): -m "not slow" skips them
+pytestmark = pytest.mark.slow
 
 
 class TabularCNN(CNNClassifier):

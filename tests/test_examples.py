@@ -1,14 +1,12 @@
-"""Run every gallery example in quick mode, so the documentation never drifts.
+"""The gallery examples: found, and each says which data set it used.
 
-Each script in ``examples/`` runs in its own process with ``SKBCNN_QUICK=1``
-(small data, few epochs) and a headless matplotlib backend, exactly as the
-Sphinx gallery runs them; a failing example fails here before it breaks the
-documentation build.
+The examples themselves run once in CI, in the documentation build
+(``.ci/run``: ``SKBCNN_QUICK=1 sphinx-build -W``, with
+``abort_on_example_error``), where a failing example stops the build; they
+are not run a second time here. To run one locally:
+``SKBCNN_QUICK=1 MPLBACKEND=Agg python examples/<name>.py``.
 """
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,14 +20,6 @@ def test_examples_found():
 
 
 @pytest.mark.parametrize("script", EXAMPLES, ids=[p.stem for p in EXAMPLES])
-def test_example_runs(script):
-    env = dict(os.environ, SKBCNN_QUICK="1", MPLBACKEND="Agg", TF_CPP_MIN_LOG_LEVEL="2")
-    result = subprocess.run(
-        [sys.executable, str(script)], cwd=ROOT, env=env,
-        capture_output=True, text=True, timeout=300,
-    )
-    assert result.returncode == 0, (
-        f"{script.name} failed (exit {result.returncode}):\n{result.stdout[-3000:]}\n"
-        f"{result.stderr[-5000:]}"
-    )
-    assert "data:" in result.stdout, "every example says which data set it used"
+def test_example_says_which_data_it_uses(script):
+    # every example prints a "data: ..." line, so its output says which data set it used
+    assert 'print(f"data: ' in script.read_text(encoding="utf-8"), script.name

@@ -80,6 +80,7 @@ def test_fit_accepts_groups_and_checks_their_length(synthetic_small):
     assert clf.fit(X, y, groups=np.arange(len(y)) // 3) is clf
 
 
+@pytest.mark.slow  # trains or starts TensorFlow in a subprocess: over 10 s on 2 cores
 def test_grid_search_routes_its_groups_to_the_holdout(synthetic_small, monkeypatch):
     import skbcnn._training as training
 

@@ -1,12 +1,10 @@
 """The augmentation hand-off (skbcnn._handoff): ImageAugmenter.fit_transform
 passes the original images and itself to the CNN classifier right after it."""
 
-
 import numpy as np
 import pytest
 
-import skbcnn.augmentation
-from skbcnn._handoff import AugmentedImages, unwrap
+from skbcnn._handoff import unwrap
 from skbcnn.augmentation import ImageAugmenter
 from skbcnn.enhancement import ContrastEnhancer, IntensityNormalizer, Resizer
 

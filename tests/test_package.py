@@ -83,11 +83,11 @@ def test_every_public_estimator_can_be_saved_without_pickle():
     # a class missing from the safe loader's allow-list fails here, not at a user's save
     import inspect
 
-    import skbcnn.augmentation
-    import skbcnn.enhancement
     from sklearn.base import BaseEstimator
     from sklearn.pipeline import Pipeline
 
+    import skbcnn.augmentation
+    import skbcnn.enhancement
     from skbcnn.persistence import ALLOWED_CLASSES
 
     modules = [skbcnn, skbcnn.enhancement, skbcnn.augmentation]

@@ -177,44 +177,6 @@ def test_grid_functions_accept_axes():
 
 
 @pytest.mark.filterwarnings("ignore:A single label was found")
-def test_write_report_without_a_cnn(tmp_path):
-    # any classifier with predict_proba: no history or Grad-CAM figure
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import FunctionTransformer
-
-    from skbcnn.datasets import make_synthetic_ultrasound
-    from skbcnn.report import write_report
-
-    data = make_synthetic_ultrasound(45, image_size=16, random_state=0)
-    flat = FunctionTransformer(lambda images: images.reshape(len(images), -1) / 255)
-    model = make_pipeline(flat, LogisticRegression(max_iter=200)).fit(
-        data.images, data.target_names[data.target]
-    )
-    paths = write_report(model, data.images, data.target, tmp_path / "r", class_names=data.target_names)
-    assert set(paths) == {"metrics_json", "metrics_csv", "predictions_csv", "confusion_matrix", "roc_curves",
-                          "reliability", "samples", "html"}
-    for key in ("confusion_matrix", "roc_curves", "reliability", "samples"):
-        assert_png_not_blank(paths[key])
-    import json
-
-    metrics = json.loads(paths["metrics_json"].read_text())
-    assert metrics["n_samples"] == 45 and metrics["classes"] == ["benign", "malignant", "normal"]
-    page = paths["html"].read_text()
-    assert 'alt="samples.png"' in page and "grad_cam.png" not in page
-    # predictions.csv without file names: the image's index, and no group column
-    import csv
-
-    rows = list(csv.reader(open(paths["predictions_csv"], encoding="utf-8")))
-    assert rows[0] == ["file", "true_class", "predicted_class", "proba_benign", "proba_malignant", "proba_normal"]
-    assert [r[0] for r in rows[1:4]] == ["0", "1", "2"] and len(rows) == 46
-    assert rows[1][1] == data.target_names[data.target[0]]
-    # one image: undefined metrics become JSON null, not NaN
-    paths = write_report(model, data.images[:1], data.target[:1], tmp_path / "one",
-                         class_names=data.target_names)
-    assert json.loads(paths["metrics_json"].read_text())["roc_auc"] is None
-
-
 def _rows_do_not_touch(fig, ncols):
     """Every title clears the panel above it (and stays inside the figure)."""
     fig.canvas.draw()
@@ -275,42 +237,3 @@ def test_reliability_is_scikit_learns_calibration_display():
     np.testing.assert_allclose(line.get_xdata(), predicted)
     np.testing.assert_allclose(line.get_ydata(), observed)
     assert ax.get_xlabel() == "mean predicted probability"
-
-
-def test_evaluate_uses_scikit_learn_definitions():
-    import warnings
-
-    from sklearn.metrics import brier_score_loss, classification_report
-
-    from skbcnn.evaluation import evaluate, format_report
-
-    class Fixed:
-        def __init__(self, classes, proba):
-            self.classes_, self.proba = np.asarray(classes), np.asarray(proba)
-
-        def predict_proba(self, X):
-            return self.proba
-
-    rng = np.random.default_rng(0)
-    proba = rng.dirichlet([1, 1, 1], 40)
-    y = np.array(["benign", "malignant", "normal"])[rng.integers(0, 3, 40)]
-    report = evaluate(Fixed(["benign", "malignant", "normal"], proba), None, y)
-    assert report["brier_score"] == pytest.approx(brier_score_loss(y, proba, labels=["benign", "malignant", "normal"]))
-    expected = classification_report(y, np.array(["benign", "malignant", "normal"])[proba.argmax(1)],
-                                      output_dict=True, zero_division=0)
-    assert report["per_class"]["normal"]["f1"] == pytest.approx(expected["normal"]["f1-score"])
-    assert report["macro_avg"]["recall"] == pytest.approx(expected["macro avg"]["recall"])
-    text = format_report(report)
-    assert "(multiclass: squared errors summed over classes, 0 to 2)" in text and "macro avg" in text
-    # binary: the usual Brier score of the positive (second) class
-    yb = np.where(rng.uniform(size=40) < proba[:, 1], "malignant", "benign")
-    pb = np.c_[1 - proba[:, 1], proba[:, 1]]
-    report = evaluate(Fixed(["benign", "malignant"], pb), None, yb)
-    assert report["brier_score"] == pytest.approx(np.mean((pb[:, 1] - (yb == "malignant")) ** 2))
-    # one class predicted for every image: a warning, recorded in the report
-    with pytest.warns(UserWarning, match="predicted 'benign' for all 40 images"):
-        report = evaluate(Fixed(["benign", "malignant"], np.tile([0.9, 0.1], (40, 1))), None, yb)
-    assert report["warnings"] and report["predicted_classes"] == {"benign": 40}
-    with warnings.catch_warnings():
-        warnings.filterwarnings("error", message="the model predicted")  # one-class test set: fine
-        evaluate(Fixed(["benign", "malignant"], np.tile([0.9, 0.1], (3, 1))), None, ["benign"] * 3)

@@ -13,6 +13,9 @@ from skbcnn.models._torch_weights import UnsafeWeightsError, read_torch_state_di
 from skbcnn.classifier import CNNClassifier
 from skbcnn.models import build_pretrained_cnn, efficientnet_lite, lite_weights_file
 
+# every test here builds or trains networks (backbones, estimator checks): -m "not slow" skips them
+pytestmark = pytest.mark.slow
+
 
 def _legacy_file(state_pickle, storages):
     """A legacy torch file: magic, protocol, sys info, ``state_pickle``, keys, storages."""

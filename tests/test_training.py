@@ -38,6 +38,7 @@ def state():
 """
 
 
+@pytest.mark.slow  # trains or starts TensorFlow in a subprocess: over 10 s on 2 cores
 def test_importing_the_classifier_changes_no_process_state():
     # TensorFlow sets environment variables of its own when imported: import
     # the dependencies first, then compare what importing skbcnn adds.
@@ -54,6 +55,7 @@ print(json.dumps([before, after]))
     assert after[2] == before[2] == [0, 0]  # TensorFlow's thread counts
 
 
+@pytest.mark.slow  # trains or starts TensorFlow in a subprocess: over 10 s on 2 cores
 def test_tensorflow_is_configured_once():
     code = _STATE + """
 from skbcnn._training import configure_tensorflow
@@ -67,6 +69,7 @@ print(json.dumps(state()))
 
 
 @pytest.mark.parametrize("how", ["joblib", "skbcnn"])
+@pytest.mark.slow  # trains or starts TensorFlow in a subprocess: over 10 s on 2 cores
 def test_a_loaded_classifier_gets_the_thread_limit_before_its_network(fitted_pipeline, tmp_path, how):
     # A joblib worker or a script that only loads and predicts never fits:
     # the limit must be in place before the loaded network touches TensorFlow.
@@ -86,6 +89,7 @@ print(json.dumps(state()))
     assert filters == {"tensorflow": ["_no_retracing_warning"]}
 
 
+@pytest.mark.slow  # trains or starts TensorFlow in a subprocess: over 10 s on 2 cores
 def test_tensorflow_threads_the_user_chose_are_kept():
     code = _STATE + """
 import tensorflow as tf

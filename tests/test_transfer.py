@@ -14,6 +14,9 @@ from skbcnn.classifier import CNNClassifier
 from skbcnn.explain import find_target_layer
 from skbcnn.models import BACKBONES, build_pretrained_cnn
 
+# every test here builds or trains networks (backbones, estimator checks): -m "not slow" skips them
+pytestmark = pytest.mark.slow
+
 SMALL = dict(backbone="mobilenet_v3_small", dense_units=(8,), epochs=1, batch_size=16, random_state=0)
 
 
