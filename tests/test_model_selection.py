@@ -55,6 +55,7 @@ def assert_same_search(search, reference):
         )
 
 
+@pytest.mark.slow  # trains or starts TensorFlow in a subprocess: over 10 s on 2 cores
 def test_multimetric_search_over_pipeline(sequential_search, synthetic_small, tmp_path):
     X, y = synthetic_small
     search = sequential_search
@@ -79,11 +80,13 @@ def test_multimetric_search_over_pipeline(sequential_search, synthetic_small, tm
     assert json.loads(written[0]["params"]) == search.best_params_
 
 
+@pytest.mark.slow  # trains or starts TensorFlow in a subprocess: over 10 s on 2 cores
 def test_search_with_two_worker_processes(sequential_search, synthetic_small):
     X, y = synthetic_small
     assert_same_search(make_search(n_jobs=2).fit(X, y), sequential_search)
 
 
+@pytest.mark.slow  # trains or starts TensorFlow in a subprocess: over 10 s on 2 cores
 def test_search_on_a_dask_cluster(sequential_search, synthetic_small):
     distributed = pytest.importorskip("distributed")
     X, y = synthetic_small
@@ -95,6 +98,7 @@ def test_search_on_a_dask_cluster(sequential_search, synthetic_small):
     assert_same_search(search, sequential_search)
 
 
+@pytest.mark.slow  # trains or starts TensorFlow in a subprocess: over 10 s on 2 cores
 def test_pipeline_memory_skips_repeated_preprocessing(synthetic_small, tmp_path, monkeypatch):
     from skbcnn.enhancement import ContrastEnhancer
 
@@ -117,6 +121,7 @@ def test_pipeline_memory_skips_repeated_preprocessing(synthetic_small, tmp_path,
     assert pipeline.predict(X[:3]).shape == (3,)
 
 
+@pytest.mark.slow  # trains or starts TensorFlow in a subprocess: over 10 s on 2 cores
 def test_halving_search_with_epochs_as_resource(synthetic_small):
     X, y = synthetic_small
     search = HalvingGridSearchCV(
@@ -138,6 +143,7 @@ def test_group_aware_cross_validation(synthetic_small):
         assert not set(groups[train]) & set(groups[test])
 
 
+@pytest.mark.slow  # trains or starts TensorFlow in a subprocess: over 10 s on 2 cores
 def test_groups_through_metadata_routing(synthetic_small):
     X, y = synthetic_small
     groups = np.arange(len(X)) // 3
@@ -148,6 +154,7 @@ def test_groups_through_metadata_routing(synthetic_small):
     assert search.n_splits_ == 2
 
 
+@pytest.mark.slow  # trains or starts TensorFlow in a subprocess: over 10 s on 2 cores
 def test_fitted_search_reloads_in_a_fresh_process(sequential_search, synthetic_small, tmp_path):
     X, _ = synthetic_small
     path = tmp_path / "search.joblib"

@@ -50,6 +50,7 @@ def test_auto_recipe_trains_the_low_resolution_network_on_28px():
     assert pipe[-1].model_.count_params() < 10_000  # the tiny network asked for, not a backbone
 
 
+@pytest.mark.slow  # trains or starts TensorFlow in a subprocess: over 10 s on 2 cores
 def test_auto_recipe_fine_tunes_the_backbone_and_warns_about_ignored_parameters():
     # the example: conv_filters with the default pipeline trains the backbone unchanged
     X, y = make_synthetic_ultrasound(12, image_size=64, random_state=0, return_X_y=True)
@@ -105,6 +106,7 @@ def test_cnn_pipeline_is_a_scikit_learn_classifier(tmp_path):
     assert type(pipe[:-1]) is Pipeline  # preprocessing only: no recipe
 
 
+@pytest.mark.slow  # trains or starts TensorFlow in a subprocess: over 10 s on 2 cores
 def test_grid_search_over_the_auto_pipeline_trains_each_candidate():
     X, y = make_synthetic_ultrasound(36, image_size=28, random_state=0, return_X_y=True)
     rates = [1e-3, PRETRAINED["cnn__learning_rate"]]

@@ -553,6 +553,7 @@ def _tensorflow_registries():
 
 
 @pytest.mark.parametrize("augment", [False, True])
+@pytest.mark.slow  # trains or starts TensorFlow in a subprocess: over 10 s on 2 cores
 def test_repeated_fits_leave_no_traced_functions_behind(small, augment):
     # Each fit used to leave ~11 MB: optimizer slot initialisers traced as tf.cond
     # branch functions, and a custom-gradient closure holding the train graph

