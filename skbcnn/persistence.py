@@ -1097,12 +1097,13 @@ def import_model(path):
 
     Examples
     --------
-    >>> import json, tempfile, pathlib
+    >>> import hashlib, json, tempfile, pathlib
     >>> from skbcnn.persistence import import_model
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> _ = (folder / "cnn.keras").write_bytes(b"")
     >>> _ = (folder / "skbcnn.json").write_text(json.dumps(
     ...     {"format": "skbcnn-export", "format_version": 1, "pipeline": False,
+    ...      "cnn_sha256": hashlib.sha256(b"").hexdigest(),
     ...      "steps": [{"name": "x", "class": "os.system", "params": {}, "fitted": {}}]}))
     >>> import_model(folder)  # a class outside the allow-list is refused  # doctest: +ELLIPSIS
     Traceback (most recent call last):
